@@ -1,0 +1,166 @@
+"""The ``photonic-dat`` command line.
+
+Every mistake a user can make ends in one line on stderr (``photonic-dat: error: ...``) and
+exit status 2; nothing else imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+class UserError(Exception):
+    """A mistake the user can fix: printed as one line."""
+
+
+def _parse_values(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"cannot read numbers from {text!r}; write e.g. 0.02,0.04") from None
+
+
+def _parse_assignments(items: list[str] | None) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for item in items or []:
+        for part in item.split(";"):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise UserError(f"{part!r} must look like key=value (e.g. phase_std=0.08)")
+            key, value = part.split("=", 1)
+            out[key.strip()] = _parse_values(value)
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .training.run import train
+
+    overrides = list(args.set or [])
+    if args.method:
+        overrides.append(f"train.method={args.method}")
+    if args.epochs:
+        overrides.append(f"train.epochs={args.epochs}")
+    if args.data_dir:
+        overrides.append(f"dataset.data_dir={args.data_dir}")
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").exists():
+            raise UserError(f"cannot resume: {run_dir}/config.yaml not found")
+        cfg = load_config(run_dir / "config.yaml", overrides)
+    else:
+        if args.config is None:
+            raise UserError("train needs CONFIG (a preset name or a YAML file) or --resume RUN_DIR")
+        cfg = load_config(args.config, overrides)
+        run_dir = Path(args.out) if args.out else None
+    summary = train(cfg, run_dir, resume=bool(args.resume), progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .summary import flatten, write_rows
+    from .training.deploy import deploy, expand_sweep
+
+    base = {k: v[0] for k, v in _parse_assignments(args.errors).items()}
+    sweeps = _parse_assignments(args.sweep)
+    if args.draws < 1:
+        raise UserError(f"--draws {args.draws} must be >= 1")
+    rows = deploy(args.run_dir, expand_sweep(base, sweeps), draws=args.draws,
+                  first_error_seed=args.error_seed, progress=not args.quiet)
+    flat = [flatten(r) for r in rows]
+    for r in flat:
+        errs = ", ".join(f"{k}={v:g}" for k, v in rows[flat.index(r)]["errors"].items() if v)
+        print(f"{errs or 'error-free':40s} draw {r['error_seed']}: physical test acc "
+              f"{r['physical_test_acc']:.4f} (final epoch {r['physical_test_acc_final']:.4f})")
+    if args.csv:
+        print(f"wrote {write_rows(flat, args.csv)}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .config import preset_names
+
+    for name in preset_names():
+        print(name)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(out=Path(args.out), quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="photonic-dat",
+        description="Train photonic neural networks that keep their accuracy on real hardware.",
+    )
+    p.add_argument("--version", action="version", version=f"photonic-dat {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a network (in-silico, noise-aware, PAT or DAT)")
+    t.add_argument("config", nargs="?", help="preset name (see `presets`) or YAML file")
+    t.add_argument("--method", choices=["insilico", "noise_aware", "pat", "dat"])
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set errors.phase_std=0.08")
+    t.add_argument("--data-dir", help="folder with the four IDX files of the dataset")
+    t.add_argument("--out", help="run directory (default runs/<preset>-<method>-...)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="deploy a trained run on systems with given errors")
+    e.add_argument("run_dir")
+    e.add_argument("--errors", action="append", metavar="KEY=VALUE",
+                   help="error spec, e.g. --errors phase_std=0.08 (default: the run's own)")
+    e.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
+                   help="vary one error key alone, e.g. --sweep phase_std=0.02,0.04")
+    e.add_argument("--draws", type=int, default=1, help="error realisations per setting")
+    e.add_argument("--error-seed", type=int, default=0, help="seed of the first realisation")
+    e.add_argument("--csv", help="write one row per (setting, draw) to this CSV")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("demo", help="direct deployment vs PAT vs DAT on MNIST in a few minutes")
+    d.add_argument("--out", default="runs/demo")
+    d.add_argument("--quick", action="store_true", help="an even smaller smoke version")
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("presets", help="list the built-in presets")
+    s.set_defaults(func=cmd_presets)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
+    from .data import DataFormatError, DataNotFoundError
+    from .errors import ErrorSpecError
+    from .training.loop import TrainingDiverged
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
+            TrainingDiverged, FileNotFoundError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"photonic-dat: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("photonic-dat: interrupted; resume with `photonic-dat train --resume RUN_DIR`",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Systematic error prediction networks (SEPNs) for dual adaptive training.
+
+One small complex CNN per photonic layer predicts the systematic error of that layer's output
+field and is added residually: ``x <- x + w * SEPN(x)``. Two architectures:
+
+* ``"unet"``: :class:`ComplexUNet`, the paper's 3-level complex U-Net (features (F1, F2, F3));
+* ``"resnet"``: :class:`ComplexResNet`, one residual conv block (features (F,)).
+
+All layers compute a complex conv as one real conv on a stacked [Re; Im] layout; see
+:mod:`photonic_dat.sepn.layers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import nn
+
+from .base import SEPNBase
+from .layers import (
+    ComplexConv2d,
+    ComplexConvTranspose2d,
+    ComplexReLU,
+    ComplexSequential,
+    StackedComplexModule,
+    cat_stacked,
+    from_stacked,
+    match_spatial,
+    to_stacked,
+)
+from .resnet import ComplexResNet
+from .unet import ComplexUNet
+
+SEPN_KINDS = ("unet", "resnet")
+
+__all__ = [
+    "SEPN_KINDS",
+    "ComplexConv2d",
+    "ComplexConvTranspose2d",
+    "ComplexReLU",
+    "ComplexResNet",
+    "ComplexSequential",
+    "ComplexUNet",
+    "SEPNBase",
+    "StackedComplexModule",
+    "build_sepn",
+    "cat_stacked",
+    "from_stacked",
+    "match_spatial",
+    "sepn_name",
+    "to_stacked",
+]
+
+
+def _normalise(kind: str, features: int | Sequence[int]) -> tuple[str, tuple[int, ...]]:
+    kind = kind.lower()
+    if kind not in SEPN_KINDS:
+        raise ValueError(f"unknown SEPN kind {kind!r}; allowed kinds: {', '.join(SEPN_KINDS)}")
+    feats = (int(features),) if isinstance(features, int) else tuple(int(f) for f in features)
+    expected = 3 if kind == "unet" else 1
+    if len(feats) != expected:
+        raise ValueError(f"SEPN kind {kind!r} needs {expected} feature count(s), got {feats}")
+    if any(f < 1 for f in feats):
+        raise ValueError(f"feature counts must be positive, got {feats}")
+    return kind, feats
+
+
+def build_sepn(kind: str, features: int | Sequence[int], **kwargs: Any) -> nn.Module:
+    """Build a SEPN.
+
+    Args:
+        kind: ``"unet"`` (features (F1, F2, F3)) or ``"resnet"`` (features (F,) or F).
+        features: channel counts, see above.
+        **kwargs: passed to the constructor (e.g. ``kernel_size``, ``zero_output``,
+            ``blocks``).
+
+    Raises:
+        ValueError: for an unknown kind (the message lists the allowed kinds) or a feature
+            tuple of the wrong length.
+    """
+    kind, feats = _normalise(kind, features)
+    if kind == "unet":
+        return ComplexUNet(features=feats, **kwargs)
+    return ComplexResNet(features=feats[0], **kwargs)
+
+
+def sepn_name(kind: str, features: int | Sequence[int]) -> str:
+    """Short name for run summaries: ``"unet-4-8-16"``, ``"resnet-4"``."""
+    kind, feats = _normalise(kind, features)
+    return "-".join([kind, *(str(f) for f in feats)])

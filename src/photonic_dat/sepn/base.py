@@ -1,0 +1,43 @@
+"""Shape handling shared by the SEPN networks (complex boundary, stacked interior)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import from_stacked, to_stacked
+
+
+class SEPNBase(nn.Module):
+    """Base class of a systematic error prediction network (one complex field in, one out).
+
+    ``forward`` accepts a complex field of shape (B, H, W) or (B, 1, H, W) and returns the
+    same shape. A real floating input is treated as a field with zero imaginary part. The
+    computation itself is :meth:`forward_stacked`, on the real stacked layout (B, 2, H, W)
+    ``= [Re ; Im]``, so the complex <-> real conversion happens only here, once per call.
+    """
+
+    def forward_stacked(self, s: torch.Tensor) -> torch.Tensor:
+        """Stacked (B, 2, H, W) -> stacked (B, 2, H, W)."""
+        raise NotImplementedError
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Complex (B, H, W) or (B, 1, H, W) -> complex of the same shape."""
+        if z.dim() == 3:
+            squeeze = True
+            z = z.unsqueeze(1)
+        elif z.dim() == 4 and z.shape[1] == 1:
+            squeeze = False
+        else:
+            raise ValueError(
+                f"{type(self).__name__} expects a field of shape (B, H, W) or (B, 1, H, W), "
+                f"got {tuple(z.shape)}"
+            )
+        if not z.is_complex():
+            z = torch.complex(z, torch.zeros_like(z))
+        out = from_stacked(self.forward_stacked(to_stacked(z)))
+        return out.squeeze(1) if squeeze else out
+
+    def num_parameters_complex(self) -> int:
+        """Number of complex parameters (real parameter count / 2)."""
+        return sum(p.numel() for p in self.parameters()) // 2

@@ -1,0 +1,71 @@
+"""A simulated physical system: the ideal model plus a hidden, fixed error realisation."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+import torch
+
+from ..errors import ErrorSpec, seeded_generator
+from ..models.base import PhotonicNetwork
+from .protocol import Measurement
+
+
+class SimulatedSystem:
+    """Stands in for hardware: same physics as the model, with systematic errors it keeps to itself.
+
+    Args:
+        model: the ideal network (copied; the system never shares parameters with the trainer).
+        errors: the error spec; a realisation is drawn once with ``error_seed``.
+        error_seed: seed of the realisation (same seed -> same system, on any device).
+        read_noise: std of additive detector noise relative to the mean intensity of each
+            sample's plane (0 = noiseless). Random, drawn fresh at each measurement.
+        noise_seed: seed of the read-noise generator.
+    """
+
+    def __init__(
+        self,
+        model: PhotonicNetwork,
+        errors: ErrorSpec,
+        error_seed: int = 0,
+        read_noise: float = 0.0,
+        noise_seed: int = 0,
+    ) -> None:
+        if read_noise < 0:
+            raise ValueError(f"system.read_noise={read_noise} must be >= 0")
+        self.__model = copy.deepcopy(model).requires_grad_(False).eval()
+        self.__errors = None if errors.is_zero() else errors.draw(self.__model, error_seed)
+        self.__read_noise = float(read_noise)
+        self.__noise = seeded_generator(noise_seed)
+        self.queries = 0
+        self.spec = errors  # the statistics are public knowledge; the draw is not
+
+    def program(self, params: Mapping[str, torch.Tensor]) -> None:
+        self.__model.load_physical_params(params)
+
+    def _detect(self, intensity: torch.Tensor) -> torch.Tensor:
+        if self.__read_noise == 0:
+            return intensity
+        dims = tuple(range(1, intensity.ndim))
+        scale = intensity.mean(dim=dims, keepdim=True) * self.__read_noise
+        noise = torch.randn(intensity.shape, generator=self.__noise, dtype=torch.float32)
+        return (intensity + scale * noise.to(intensity.device, intensity.dtype)).clamp(min=0)
+
+    @torch.no_grad()
+    def measure(self, x: torch.Tensor, *, internal: bool = False) -> Measurement:
+        trace = self.__model(x.detach(), errors=self.__errors)
+        self.queries += int(x.shape[0])
+        out = self._detect(trace.intensity)
+        inner = None
+        if internal:
+            inner = [self._detect(i) for i in trace.plane_intensities()[:-1]]
+        return Measurement(output=out, internal=inner)
+
+    @torch.no_grad()
+    def measure_layer(self, i: int, field_in: torch.Tensor) -> torch.Tensor:
+        if not 0 <= i < self.__model.n_planes:
+            raise IndexError(f"layer {i} out of range 0..{self.__model.n_planes - 1}")
+        field = self.__model.propagate(i, field_in.detach(), self.__errors)
+        self.queries += int(field_in.shape[0])
+        return self._detect(field.real**2 + field.imag**2)

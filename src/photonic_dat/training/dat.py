@@ -1,0 +1,134 @@
+"""Dual adaptive training (Zheng et al., Nat. Mach. Intell. 2023).
+
+Per iteration, with one measurement of the physical system on the batch:
+
+1. *Similarity step*: the numerical model (ideal physics + one SEPN per plane, weight 1) is fitted
+   to the measurement: MSE between the model's and the measured class scores, plus (with
+   internal states) MSE between L2-normalised intensities at every internal plane. The SEPN
+   optimiser steps; the physical parameters keep this gradient for the task step.
+   ``separable``: before that, each SEPN is also fitted to its own layer, probed alone with
+   ``measure_layer`` on the model's input to that layer.
+2. *Task step*: forward again with the SEPN weight w (0 during the warm-up epochs, then 1) and
+   state fusion at the output (and, with internal states, at every measured plane): the loss
+   value is the hardware's, the gradient runs through the numerical model. Only the physical
+   parameters step.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..sepn import build_sepn, sepn_name
+from .methods import Method
+
+
+class DAT(Method):
+    name = "dat"
+    uses_system = True
+
+    def __init__(self, model, system, cfg):
+        super().__init__(model, system, cfg)
+        d = cfg.dat
+        torch.manual_seed(cfg.train.seed + 12345)
+        device = next(model.parameters()).device
+        sepns = []
+        for _ in range(model.n_planes):
+            net = build_sepn(d.sepn, tuple(d.sepn_features))
+            if d.sepn_zero_init and hasattr(net, "zero_output_"):
+                net.zero_output_()
+            sepns.append(net)
+        self.sepns = nn.ModuleList(sepns).to(device)
+        self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
+        self.sepn_sched = torch.optim.lr_scheduler.StepLR(
+            self.sepn_opt, cfg.train.lr_step, cfg.train.lr_gamma
+        )
+        self.internal = d.internal_states
+        self.fuse_internal = d.fuse_internal
+        self.mse = nn.MSELoss()
+
+    def sepn_weight(self, epoch: int) -> float:
+        return 0.0 if epoch < self.cfg.dat.warmup_epochs else 1.0
+
+    def _separable_fit(self, x: torch.Tensor) -> float:
+        """Fit each SEPN to its own layer, probed alone on the model's input to that layer."""
+        model, total = self.model, 0.0
+        with torch.no_grad():
+            trace = model(x, sepns=self.sepns, sepn_weight=1.0)
+        field_in = x
+        for k in range(model.n_planes):
+            if k > 0:
+                with torch.no_grad():
+                    field_in = model.after_plane(k - 1, trace.planes[k - 1], None)
+            measured = self.system.measure_layer(k, field_in)
+            with torch.no_grad():
+                ideal = model.propagate(k, field_in, None)
+            pred = ideal + model.apply_sepn(k, self.sepns[k], ideal)
+            loss = self.mse(model.normalise_plane(pred.real**2 + pred.imag**2),
+                            model.normalise_plane(measured))
+            self.sepn_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.sepn_opt.step()
+            total += float(loss.detach())
+        return total
+
+    def step(self, images, labels, epoch):
+        model, system = self.model, self.system
+        x = model.encode(images)
+        system.program(model.physical_params())
+        use_is = self.internal in ("unitary", "separable")
+        meas = system.measure(x, internal=use_is)
+        stats: dict[str, float] = {}
+        if self.internal == "separable":
+            stats["loss_sep"] = self._separable_fit(x)
+
+        # 1. similarity: numerical model (SEPN on) vs measurement
+        self.opt.zero_grad(set_to_none=True)
+        self.sepn_opt.zero_grad(set_to_none=True)
+        trace = model(x, sepns=self.sepns, sepn_weight=1.0)
+        loss_sim = self.mse(trace.scores, model.readout(meas.output))
+        if use_is:
+            for k, inten in enumerate(meas.internal or []):
+                pred = trace.planes[k].real ** 2 + trace.planes[k].imag ** 2
+                loss_sim = loss_sim + self.mse(model.normalise_plane(pred),
+                                               model.normalise_plane(inten))
+        loss_sim.backward()
+        self.sepn_opt.step()
+
+        # 2. task: fused states, gradient into the physical parameters only
+        w = self.sepn_weight(epoch)
+        measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [meas.output]
+        if use_is and self.fuse_internal:
+            measured = meas.planes()
+        trace = model(x, sepns=self.sepns, sepn_weight=w, measured=measured)
+        loss_task = self.loss_fn(trace.scores, labels)
+        params = [p for p in model.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss_task, params)
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g if p.grad is None else p.grad + g
+        self.opt.step()
+        stats.update(
+            loss=float(loss_task.detach()),
+            loss_sim=float(loss_sim.detach()),
+            train_acc=float((trace.scores.argmax(1) == labels).float().mean()),
+        )
+        return stats
+
+    def end_epoch(self, epoch: int) -> None:
+        super().end_epoch(epoch)
+        self.sepn_sched.step()
+
+    def state_dict(self):
+        return {**super().state_dict(), "sepns": self.sepns.state_dict(),
+                "sepn_opt": self.sepn_opt.state_dict(), "sepn_sched": self.sepn_sched.state_dict()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.sepns.load_state_dict(state["sepns"])
+        self.sepn_opt.load_state_dict(state["sepn_opt"])
+        self.sepn_sched.load_state_dict(state["sepn_sched"])
+
+    def describe(self):
+        d = self.cfg.dat
+        return {"method": self.name, "internal_states": self.internal,
+                "sepn": sepn_name(d.sepn, tuple(d.sepn_features))}
