@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from photonic_dat.cli import main
+from photonic_dat.summary import SUMMARY_COLUMNS, read_rows
+
+TINY = ["--set", "dataset.train_subset=600", "--set", "dataset.test_subset=300",
+        "--set", "dataset.val_size=200", "--set", "train.batch_size=100",
+        "--set", "model.modes=16"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "insilico"
+    assert main(["train", "mpnn-mnist", "--epochs", "2", "--out", str(out), "--quiet", *TINY]) == 0
+    return out
+
+
+def test_train_writes_a_run_directory(trained_run):
+    for name in ("config.yaml", "metrics.csv", "checkpoint.pt", "selected.pt", "summary.json"):
+        assert (trained_run / name).exists(), name
+    summary = json.loads((trained_run / "summary.json").read_text())
+    required = {"method", "dataset", "preset", "errors", "seed", "error_seed", "epochs", "queries",
+                "model_test_acc", "physical_test_acc", "physical_test_acc_final",
+                "selected_epoch", "wall_s", "internal_states", "sepn"}
+    assert required <= set(summary)
+    assert summary["method"] == "insilico" and summary["epochs"] == 2
+    assert 0 <= summary["physical_test_acc"] <= 1 and summary["selected_epoch"] in (1, 2)
+    rows = read_rows(trained_run / "metrics.csv")
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+
+
+def test_evaluate_sweeps_errors_into_a_csv(trained_run, tmp_path, capsys):
+    csv_path = tmp_path / "deploy.csv"
+    assert main(["evaluate", str(trained_run), "--sweep", "phase_std=0,0.2", "--draws", "2",
+                 "--csv", str(csv_path), "--quiet"]) == 0
+    rows = read_rows(csv_path)
+    assert len(rows) == 4
+    assert list(rows[0])[: len(SUMMARY_COLUMNS)] == SUMMARY_COLUMNS
+    free = [float(r["physical_test_acc"]) for r in rows if float(r["phase_std"]) == 0]
+    noisy = [float(r["physical_test_acc"]) for r in rows if float(r["phase_std"]) == 0.2]
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert free == [pytest.approx(summary["model_test_acc"], abs=1e-5)] * 2
+    assert noisy[0] != noisy[1]  # two draws are two systems
+    assert "physical test acc" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["train", "mpnn-mnist", "--set", "train.epoch=2"], "unknown config key 'train.epoch'"),
+    (["train", "no-such-preset"], "unknown preset"),
+    (["train"], "train needs CONFIG"),
+    (["train", "--resume", "/nonexistent/run"], "cannot resume"),
+    (["evaluate", "/nonexistent/run"], "not a finished run directory"),
+    (["train", "mpnn-mnist", "--data-dir", "/nonexistent/dir"], "not found"),
+])
+def test_user_mistakes_end_in_one_line(argv, match, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("photonic-dat: error:") and match in err
+    assert "\n" not in err
+
+
+def test_evaluate_rejects_bad_error_keys(trained_run, capsys):
+    assert main(["evaluate", str(trained_run), "--sweep", "phase=0.1"]) == 2
+    assert "unknown error key 'errors.phase'" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "photonic_dat", "presets"], capture_output=True,
+                         text=True, check=True)
+    assert "mpnn-mnist" in out.stdout
+
+
+def test_demo_quick_prints_the_comparison(tmp_path, capsys):
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for label in ("direct deployment", "PAT", "DAT w/ IS"):
+        assert label in out
+    assert (tmp_path / "demo.png").stat().st_size > 1000
+    assert len(read_rows(tmp_path / "demo.csv")) == 3

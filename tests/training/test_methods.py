@@ -1,0 +1,138 @@
+"""Behaviour of the training methods on small, seeded runs."""
+
+import pytest
+import torch
+
+from photonic_dat.config import from_dict
+from photonic_dat.errors import MeshErrorSpec
+from photonic_dat.models.factory import build_model
+from photonic_dat.system import SimulatedSystem
+from photonic_dat.training.run import METHOD_CLASSES, train
+
+
+def small_cfg(method="insilico", **sections):
+    data = {
+        "dataset": {"name": "mnist", "val_size": 500, "train_subset": 2000, "test_subset": 1000},
+        "model": {"modes": 64, "layers": 3},
+        "errors": {"phase_std": 0.0},
+        "train": {"method": method, "epochs": 2, "batch_size": 100, "lr": 0.01, "lr_step": 10},
+        "dat": {"warmup_epochs": 1, "internal_states": "unitary", "sepn_lr": 0.003},
+    }
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value}
+    return from_dict(data)
+
+
+class RecordingSystem:
+    """Wraps a system and records every attribute the trainer touches."""
+
+    ALLOWED = {"program", "measure", "measure_layer", "queries"}
+
+    def __init__(self, inner):
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "touched", set())
+
+    def __getattr__(self, name):
+        self.touched.add(name)
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name, value):
+        self.touched.add(name)
+        setattr(self._inner, name, value)
+
+
+def test_trainers_only_use_the_hardware_protocol(mnist_small):
+    cfg = small_cfg("dat", errors={"phase_std": 0.1}, train={"epochs": 1},
+                    dat={"internal_states": "separable"})
+    model = build_model(cfg.model, seed=0)
+    system = RecordingSystem(SimulatedSystem(model, cfg.error_spec(), error_seed=0))
+    method = METHOD_CLASSES["dat"](model, system, cfg)
+    images, labels = mnist_small.train
+    method.step(images[:50], labels[:50], epoch=0)
+    assert system.touched <= RecordingSystem.ALLOWED
+    assert {"program", "measure", "measure_layer"} <= system.touched
+    # and the realisation is not a public attribute of the simulated system
+    inner = SimulatedSystem(model, cfg.error_spec())
+    assert not [k for k in vars(inner) if "error" in k.lower() and not k.startswith("_")]
+
+
+@pytest.mark.parametrize("method,internal,per_sample", [
+    ("pat", "none", 1), ("dat", "none", 1), ("dat", "unitary", 1), ("dat", "separable", 4),
+])
+def test_query_counter_counts_what_was_measured(mnist_small, method, internal, per_sample):
+    cfg = small_cfg(method, errors={"phase_std": 0.05}, dat={"internal_states": internal})
+    model = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(model, cfg.error_spec())
+    m = METHOD_CLASSES[method](model, system, cfg)
+    images, labels = mnist_small.train
+    for start in (0, 40):
+        m.step(images[start : start + 40], labels[start : start + 40], epoch=0)
+    assert system.queries == 80 * per_sample
+
+
+def test_pat_on_an_error_free_system_is_insilico_training(mnist_small):
+    """Same value (the hardware is the model) and the same gradient as in-silico training."""
+    images, labels = mnist_small.train
+    grads, losses = [], []
+    for method in ("insilico", "pat"):
+        cfg = small_cfg(method)
+        model = build_model(cfg.model, seed=0)
+        system = SimulatedSystem(model, cfg.error_spec())
+        m = METHOD_CLASSES[method](model, system, cfg)
+        losses.append(m.step(images[:100], labels[:100], epoch=0)["loss"])
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+        if method == "pat":
+            assert system.queries == 100
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    scale = grads[0].abs().max()
+    assert (grads[0] - grads[1]).abs().max() < 1e-4 * scale
+
+
+def test_dat_on_an_error_free_system_trains_like_insilico(mnist_small, tmp_path):
+    a = train(small_cfg("insilico"), tmp_path / "a", data=mnist_small, progress=False)
+    b = train(small_cfg("dat"), tmp_path / "b", data=mnist_small, progress=False)
+    assert a["physical_test_acc"] > 0.6
+    assert abs(a["physical_test_acc"] - b["physical_test_acc"]) < 0.05
+
+
+def test_similarity_loss_falls_when_the_model_learns_the_hardware(mnist_small):
+    cfg = small_cfg("dat", errors={"phase_std": 0.15}, train={"lr": 1e-9},
+                    dat={"sepn_lr": 0.01, "internal_states": "unitary"})
+    torch.manual_seed(0)
+    model = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(model, cfg.error_spec(), error_seed=1)
+    dat = METHOD_CLASSES["dat"](model, system, cfg)
+    images, labels = mnist_small.train
+    losses = [dat.step(images[:200], labels[:200], epoch=0)["loss_sim"] for _ in range(60)]
+    assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
+
+
+def test_noise_aware_draws_a_new_realisation_every_step(mnist_small, monkeypatch):
+    cfg = small_cfg("noise_aware", errors={"phase_std": 0.1})
+    model = build_model(cfg.model, seed=0)
+    seen = []
+    original = MeshErrorSpec.draw
+
+    def spy(self, model, seed):
+        seen.append(seed)
+        return original(self, model, seed)
+
+    monkeypatch.setattr(MeshErrorSpec, "draw", spy)
+    m = METHOD_CLASSES["noise_aware"](model, None, cfg)
+    images, labels = mnist_small.train
+    for _ in range(3):
+        m.step(images[:20], labels[:20], epoch=0)
+    assert len(set(seen)) == 3
+
+
+@pytest.mark.slow
+def test_pat_and_dat_beat_direct_deployment(mnist_small, tmp_path):
+    errors = {"phase_std": 0.12}
+    common = {"train": {"epochs": 3}, "system": {"error_seed": 3}, "errors": errors}
+    direct = train(small_cfg("insilico", **common), tmp_path / "i", data=mnist_small,
+                   progress=False)
+    pat = train(small_cfg("pat", **common), tmp_path / "p", data=mnist_small, progress=False)
+    dat = train(small_cfg("dat", **common), tmp_path / "d", data=mnist_small, progress=False)
+    assert direct["model_test_acc"] - direct["physical_test_acc"] > 0.05
+    assert pat["physical_test_acc"] > direct["physical_test_acc"] + 0.03
+    assert dat["physical_test_acc"] > direct["physical_test_acc"] + 0.03
