@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from photonic_dat.mesh.decompose import decompose, haar_unitary
+from photonic_dat.mesh.decompose import _factor_phase_mzi, _mzi, decompose, haar_unitary
 from photonic_dat.mesh.layout import make_layout
 from photonic_dat.mesh.mesh import UnitaryMesh
 from photonic_dat.mesh.mzi import mzi_matrix
@@ -138,6 +138,30 @@ def test_round_trip_against_reference_mzi_product(kind: str) -> None:
         col[m : m + 2, m : m + 2] = mzi_matrix(float(theta[k]), float(phi[k]))
         total = col @ total
     assert _max_err(total, u) < 1e-12
+
+
+def test_internal_mzi_matches_mzi_convention() -> None:
+    """decompose's closed-form MZI (its only copy of the convention) equals mzi.mzi_matrix."""
+    g = _gen(31)
+    angles = torch.rand(20, 2, generator=g, dtype=torch.float64) * 4 * math.pi - 2 * math.pi
+    pairs = [(0.0, 0.0), (math.pi, 0.0), (2 * math.pi, 1.0)] + [tuple(x) for x in angles.tolist()]
+    for theta, phi in pairs:
+        ref = mzi_matrix(theta, phi)
+        assert _max_err(torch.from_numpy(_mzi(theta, phi)), ref) < 1e-14
+
+
+def test_factor_phase_mzi_reconstructs() -> None:
+    """Every 2x2 unitary w = diag(e^{ia}, e^{ib}) T(theta, phi)^T, also for bar / cross states."""
+    g = _gen(32)
+    ws = [haar_unitary(2, generator=g) for _ in range(20)]
+    ws += [torch.eye(2, dtype=torch.complex128), torch.eye(2, dtype=torch.complex128).flip(0),
+           torch.diag(torch.tensor([1j, -1.0], dtype=torch.complex128))]
+    for w in ws:
+        a, b, theta, phi = _factor_phase_mzi(w.numpy())
+        assert 0.0 <= theta <= math.pi
+        d = torch.diag(torch.tensor([complex(math.cos(a), math.sin(a)),
+                                     complex(math.cos(b), math.sin(b))], dtype=torch.complex128))
+        assert _max_err(d @ mzi_matrix(theta, phi).T, w) < 1e-12
 
 
 def _special_unitaries(n: int) -> list[torch.Tensor]:

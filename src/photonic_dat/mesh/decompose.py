@@ -2,24 +2,32 @@
 
 Conventions (those of :mod:`.mzi`, :mod:`.layout` and :mod:`.mesh`, not redefined here):
 
-* one MZI on the neighbouring modes ``(m, m + 1)`` is ``T(theta, phi) = P(phi) B P(theta) B``
-  with the 50:50 coupler ``B = 1/sqrt(2) [[1, i], [i, 1]]`` and ``P(x) = diag(exp(i x), 1)``;
-  ``phi`` is the external phase on the *upper output* arm;
+* one MZI on the neighbouring modes ``(m, m + 1)`` is ``T(theta, phi) = P(phi) B Q(theta) B``
+  with the 50:50 coupler ``B = 1/sqrt(2) [[1, i], [i, 1]]``, the push-pull ("Bloch") internal
+  phase ``Q(theta) = diag(exp(i theta/2), exp(-i theta/2))`` and the external phase
+  ``P(phi) = diag(exp(i phi), 1)`` on the *upper output* arm::
+
+      T(theta, phi) = i [[e^{i phi} s, e^{i phi} c], [c, -s]],  s = sin(theta/2), c = cos(theta/2)
+
+  (built in exactly one place here, :func:`_mzi`, checked against :func:`~.mzi.mzi_matrix` by
+  the tests);
 * a mesh is ``U = C_{L-1} ... C_1 C_0 diag(exp(i gamma))``: the input phase screen ``gamma``
   first, then the columns of :func:`~.layout.make_layout` (``C_0`` first), acting on column
   vectors (``out = U @ in``);
 * ``theta`` and ``phi`` are returned in layout order (column by column, then by top mode).
 
-Method. Both decompositions work on the transpose ``V = U^T``. Because ``B`` is symmetric,
-``T(theta, phi)^T = S(theta, phi) = B P(theta) B P(phi)``, an MZI whose external phase sits on
-the upper *input* arm, and ``V = diag(exp(i gamma)) C_0^T C_1^T ... C_{L-1}^T`` has its phase
-screen at the *output*: the setting of Reck et al. (1994) and Clements et al. (2016). With
+Method. Both decompositions work on the transpose ``V = U^T``. Because ``B`` and ``Q`` are
+symmetric, ``T(theta, phi)^T = S(theta, phi) = B Q(theta) B P(phi) = S(theta, 0) P(phi)``, an MZI
+whose external phase sits on the upper *input* arm, and
+``V = diag(exp(i gamma)) C_0^T C_1^T ... C_{L-1}^T`` has its phase screen at the *output*: the
+setting of Reck et al. (1994) and Clements et al. (2016). With
 
-    S(theta, phi) = i e^{i theta/2} [[s e^{i phi}, c], [c e^{i phi}, -s]],
-    s = sin(theta/2), c = cos(theta/2),
+    S(theta, phi) = i [[s e^{i phi}, c], [c e^{i phi}, -s]],
 
 * right-multiplying by ``S^{-1}`` on columns ``(m, m+1)`` zeroes the entry ``x`` of a row
-  ``(..., x, y, ...)`` for ``theta = 2 atan2(|y|, |x|)`` and ``phi = arg x - arg y + pi``;
+  ``(..., x, y, ...)`` for ``theta = 2 atan2(|y|, |x|)`` and ``phi = arg x - arg y + pi`` (only
+  ratios of entries matter, so a common phase of the MZI would not change these); whatever
+  phases the MZI leaves on the two columns stay in ``V`` and end up on its diagonal;
 * a left multiplication by any 2x2 unitary ``G`` on rows ``(m, m+1)`` (used by Clements) is
   undone later: ``G^{-1} diag(d_m, d_{m+1})`` is a 2x2 unitary and every 2x2 unitary ``W``
   factors as ``W = diag(d'_m, d'_{m+1}) S(theta, phi)`` (:func:`_factor_phase_mzi`), so the
@@ -145,41 +153,51 @@ def _null_left(v: np.ndarray, row: int, col: int) -> np.ndarray:
     return g
 
 
-def _s_matrix(theta: float, phi: float) -> np.ndarray:
-    """``S(theta, phi) = T(theta, phi)^T = B P(theta) B P(phi)`` as a 2x2 complex128 array."""
-    zeta = 1j * cmath.exp(0.5j * theta)
+def _mzi(theta: float, phi: float) -> np.ndarray:
+    """``T(theta, phi)`` of :mod:`.mzi` (ideal couplers) as a 2x2 complex128 array.
+
+    The only place where this module spells out the MZI convention: every 2x2 matrix of the
+    decompositions is derived from it (see :func:`_s_matrix`, :func:`_factor_phase_mzi`).
+    """
     s, c = math.sin(0.5 * theta), math.cos(0.5 * theta)
-    e_phi = cmath.exp(1j * phi)
-    return zeta * np.array([[s * e_phi, c], [c * e_phi, -s]], dtype=np.complex128)
+    ie_phi = 1j * cmath.exp(1j * phi)
+    return np.array([[ie_phi * s, ie_phi * c], [1j * c, -1j * s]], dtype=np.complex128)
+
+
+def _s_matrix(theta: float, phi: float) -> np.ndarray:
+    """``S(theta, phi) = T(theta, phi)^T = B Q(theta) B P(phi)`` as a 2x2 complex128 array."""
+    return _mzi(theta, phi).T
 
 
 def _factor_phase_mzi(w: np.ndarray) -> tuple[float, float, float, float]:
     """Factor a 2x2 unitary as ``w = diag(exp(i a), exp(i b)) S(theta, phi)``.
 
-    With ``zeta = i exp(i theta/2)``: ``w = zeta [[e^{ia} s e^{i phi}, e^{ia} c],
-    [e^{ib} c e^{i phi}, -e^{ib} s]]``. ``theta = 2 atan2(s, c)`` in ``[0, pi]`` from the
-    moduli; the phases come from the two larger entries of one column and one entry of the
-    other (any exact zero leaves a free phase, set by ``cmath.phase(0) = 0``).
+    With ``M = S(theta, 0)`` and ``S(theta, phi) = M diag(e^{i phi}, 1)``:
+    ``w = [[e^{i(a + phi)} M00, e^{ia} M01], [e^{i(b + phi)} M10, e^{ib} M11]]`` with
+    ``|M00| = |M11| = s`` and ``|M01| = |M10| = c``. ``theta = 2 atan2(s, c)`` in ``[0, pi]`` from
+    the moduli; the phases ``arg(w_jk) - arg(M_jk)`` come from the two larger entries of one
+    column and one entry of the other (any exact zero leaves a free phase, set by
+    ``cmath.phase(0) = 0``, and the other phases follow from it consistently).
 
     Returns:
         ``(a, b, theta, phi)``.
     """
-    w00, w01, w10, w11 = (complex(w[0, 0]), complex(w[0, 1]), complex(w[1, 0]),
-                          complex(w[1, 1]))
-    s = 0.5 * (abs(w00) + abs(w11))
-    c = 0.5 * (abs(w01) + abs(w10))
+    s = 0.5 * (abs(w[0, 0]) + abs(w[1, 1]))
+    c = 0.5 * (abs(w[0, 1]) + abs(w[1, 0]))
     theta = 2.0 * math.atan2(s, c)
-    arg_zeta = 0.5 * theta + 0.5 * math.pi
+    m = _s_matrix(theta, 0.0)
+
+    def arg(j: int, k: int) -> float:  # arg(w_jk) - arg(M_jk)
+        return cmath.phase(complex(w[j, k])) - cmath.phase(complex(m[j, k]))
+
     if s >= c:
-        b = cmath.phase(w11) - arg_zeta - math.pi  # w11 = -zeta e^{ib} s
-        a_plus_phi = cmath.phase(w00) - arg_zeta  # w00 = zeta e^{i(a + phi)} s
-        phi = cmath.phase(w10) - arg_zeta - b  # w10 = zeta e^{i(b + phi)} c
-        a = a_plus_phi - phi
+        b = arg(1, 1)
+        phi = arg(1, 0) - b
+        a = arg(0, 0) - phi
     else:
-        a = cmath.phase(w01) - arg_zeta  # w01 = zeta e^{ia} c
-        b_plus_phi = cmath.phase(w10) - arg_zeta  # w10 = zeta e^{i(b + phi)} c
-        phi = cmath.phase(w00) - arg_zeta - a  # w00 = zeta e^{i(a + phi)} s
-        b = b_plus_phi - phi
+        a = arg(0, 1)
+        phi = arg(0, 0) - a
+        b = arg(1, 0) - phi
     return a, b, theta, phi
 
 
