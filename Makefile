@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/photonic-dat demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
 	$(BIN)/python -m photonic_dat bench

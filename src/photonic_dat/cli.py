@@ -99,6 +99,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .viz import plot_run
+
+    for path in plot_run(args.run_dir, sample=args.sample):
+        print(path)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import BENCHES, run
+
+    names = args.names or None
+    for n in names or []:
+        if n not in BENCHES:
+            raise UserError(f"unknown benchmark {n!r}; available: {', '.join(BENCHES)}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    run(names, out_dir=args.out, repeats=args.repeats)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="photonic-dat",
@@ -135,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="runs/demo")
     d.add_argument("--quick", action="store_true", help="an even smaller smoke version")
     d.set_defaults(func=cmd_demo)
+
+    pl = sub.add_parser("plot", help="figures of a finished run (into RUN_DIR/figures)")
+    pl.add_argument("run_dir")
+    pl.add_argument("--sample", type=int, default=0, help="test sample shown in plane figures")
+    pl.set_defaults(func=cmd_plot)
+
+    b = sub.add_parser("bench", help="performance benchmarks (ratios against in-run references)")
+    b.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    b.add_argument("--out", default="results/bench")
+    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--threads", type=int, default=0)
+    b.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("presets", help="list the built-in presets")
     s.set_defaults(func=cmd_presets)

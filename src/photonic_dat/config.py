@@ -43,7 +43,15 @@ class ModelConfig:
     layout: str = "clements"
     activation: str = "eo"
     classes: int = 10
-    init: str = "haar"
+    init: str = "haar"  # mesh: haar | uniform; diffractive: zeros | uniform ("haar" -> zeros)
+    # diffractive kind only (SI units); ``layers`` and ``classes`` are shared with the mesh kind
+    n: int = 64  # pixels per side of every plane
+    pitch: float = 4e-4  # pixel pitch (m)
+    wavelength: float = 7.5e-4  # wavelength (m)
+    distance: float = 0.03  # gap between consecutive planes (m)
+    padding: int = 2  # zero-padding factor of the angular-spectrum FFTs
+    window: int = 0  # input window side (px); 0 = n // 2
+    detector_size: int = 0  # detector square side (px); 0 = round(n / 10)
 
 
 @dataclasses.dataclass
@@ -196,6 +204,51 @@ def _check_range(path: str, value: float, lo: float | None = None, hi: float | N
         raise ConfigError(f"{path}={value} must be <= {hi}")
 
 
+def _validate_diffractive(m: ModelConfig) -> None:
+    """Checks of a diffractive model section, physics included (one-line ConfigErrors)."""
+    from .optics import Grid, SamplingError, check_sampling, ten_region_layout
+
+    if m.init == "haar":  # the shared default belongs to the mesh kind
+        m.init = "zeros"
+    _check_choice("model.init", m.init, ("zeros", "uniform"))
+    _check_range("model.n", m.n, 8, 4096)
+    _check_range("model.layers", m.layers, 1, 64)
+    if m.classes != 10:
+        raise ConfigError(f"model.classes={m.classes} must be 10 for kind diffractive "
+                          "(ten detector regions)")
+    for key in ("pitch", "wavelength", "distance"):
+        _check_range(f"model.{key}", getattr(m, key), 0, lo_open=True)
+    _check_range("model.padding", m.padding, 1, 16)
+    _check_range("model.window", m.window, 0, m.n)
+    _check_range("model.detector_size", m.detector_size, 0, m.n)
+    try:
+        ten_region_layout(m.n, m.detector_size or None)
+    except ValueError:
+        raise ConfigError(
+            f"model.detector_size={m.detector_size} is too large for model.n={m.n}: 10 regions "
+            f"need 4*size + 3*gap <= n with gap >= 1; use detector_size <= {(m.n - 3) // 4}"
+        ) from None
+    grid = Grid(m.n, m.pitch, m.wavelength)
+    try:
+        check_sampling(grid, m.distance, m.padding)
+    except SamplingError as exc:
+        text = str(exc)  # "angular spectrum with ... (M=...): <problem>; use <fix>"
+        problem = text.split("): ", 1)[-1].rsplit("; use ", 1)[0]
+        fix = "a shorter model.distance, a larger model.pitch or a larger model.n"
+        for padding in range(m.padding + 1, 9):
+            try:
+                check_sampling(grid, m.distance, padding)
+            except SamplingError:
+                continue
+            fix = f"model.padding={padding} (or {fix})"
+            break
+        raise ConfigError(
+            f"model.distance={m.distance} m is not sampled correctly with model.n={m.n}, "
+            f"model.pitch={m.pitch} m, model.wavelength={m.wavelength} m, "
+            f"model.padding={m.padding}: {problem}; use {fix}"
+        ) from None
+
+
 def validate(cfg: RunConfig) -> RunConfig:
     """Range and consistency checks beyond types."""
     from .data import DATASET_NAMES, canonical_name
@@ -223,6 +276,8 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise ConfigError(f"model.modes={m.modes} must be a perfect square (16, 36, 64, ...)")
         _check_range("model.layers", m.layers, 1, 64)
         _check_range("model.classes", m.classes, 2, m.modes)
+    elif m.kind == "diffractive":
+        _validate_diffractive(m)
     t = cfg.train
     _check_choice("train.method", t.method, METHODS)
     _check_range("train.epochs", t.epochs, 1)

@@ -1,0 +1,26 @@
+import json
+
+import pytest
+
+from photonic_dat import bench
+
+
+def test_timeit_reports_median_min_max():
+    calls = []
+    t = bench.timeit(lambda: calls.append(1), repeats=3, warmup=2)
+    assert len(calls) == 5
+    assert t["min_s"] <= t["median_s"] <= t["max_s"]
+
+
+def test_mpnn_and_mesh_benchmarks_report_ratios(tmp_path, monkeypatch):
+    monkeypatch.setitem(bench.BENCHES, "mpnn",
+                        lambda repeats: bench.bench_mpnn(repeats, batch=20, n_eval=50))
+    monkeypatch.setitem(bench.BENCHES, "mesh", lambda repeats: bench.bench_mesh(repeats, (16,)))
+    rows = bench.run(["mpnn", "mesh"], out_dir=tmp_path, repeats=1)
+    cases = {r["case"] for r in rows}
+    assert {"insilico", "pat", "dat w/ IS (10k)", "dat separable (10k)"} <= cases
+    assert all(r["ratio"] > 0 for r in rows)
+    lines = (tmp_path / "mpnn.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["machine"]["cpus"] >= 1
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        bench.run(["nope"], out_dir=tmp_path)
