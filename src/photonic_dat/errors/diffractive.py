@@ -34,9 +34,11 @@ class DiffractiveErrorSpec(ErrorSpec):
         fab_phase_std: pointwise std (rad) of a fabrication phase error added to every mask pixel.
         fab_corr_length: correlation length (pixels) of that error: white noise filtered by a
             Gaussian of this std, then rescaled to unit pointwise variance; 0 = white.
-        response_gamma: distortion of the modulator's phase response, realised phase
-            ``2 pi (phi_w / 2 pi) ** (1 + response_gamma)`` for the wrapped programmed phase
-            ``phi_w`` in [0, 2 pi): smooth, monotonic, end points fixed; must be > -1; 0 = ideal.
+        response_gamma: distortion ``g`` of the modulator's phase response (its lookup curve):
+            the realised phase is ``phi_w - g sin(phi_w)`` for the wrapped programmed phase
+            ``phi_w`` in [0, 2 pi). Smooth and strictly increasing for ``|g| < 1``, it keeps
+            0, pi and 2 pi, deviates by up to ``|g|`` rad (at pi/2 and 3 pi/2), and has the
+            same slope ``1 - g`` at both ends, so it stays smooth across the 2 pi wrap; 0 = ideal.
         quant_levels: the modulator realises this many equally spaced phase levels over 2 pi
             (the wrapped phase is rounded to the nearest one); 0 = continuous. Not 1.
         beam_waist: non-uniform illumination: the input is multiplied by the Gaussian beam
@@ -68,13 +70,14 @@ class DiffractiveErrorSpec(ErrorSpec):
                 f"errors.distance_std={self.distance_std} is too large: relative gap errors must "
                 "stay well above -100 %; use distance_std < 0.25"
             )
-        if self.response_gamma <= -1:
+        if abs(self.response_gamma) >= 1:
             raise ErrorSpecError(
-                f"errors.response_gamma={self.response_gamma} must be > -1 (the response curve "
-                "(phi/2pi)**(1+gamma) must increase)"
+                f"errors.response_gamma={self.response_gamma} must be in (-1, 1) (the response "
+                "curve phi - gamma sin(phi) must increase)"
             )
         q = self.quant_levels
-        if isinstance(q, bool) or float(q) != int(q) or q < 0 or q == 1:
+        if (isinstance(q, bool) or not isinstance(q, (int, float)) or float(q) != int(q)
+                or q < 0 or q == 1):
             raise ErrorSpecError(
                 f"errors.quant_levels={q!r} must be 0 (off) or an integer >= 2"
             )
@@ -139,7 +142,7 @@ class DiffractiveRealisation:
         distance_factors: per gap (L + 1: input -> mask 0, ..., mask L-1 -> detector), the
             factor ``1 + delta_k`` on the gap distance.
         fab_phase: ``(L, n, n)`` fabrication phase error (rad), added to each mask's phase.
-        response_gamma: exponent distortion of the phase response (0 = ideal).
+        response_gamma: distortion ``g`` of the phase response ``phi - g sin(phi)`` (0 = ideal).
         quant_levels: number of phase levels over 2 pi (0 = continuous).
         illumination: ``(n, n)`` amplitude multiplying the input field (None = plane wave).
         gain: ``(n, n)`` intensity gain of the detector-plane pixels (None = uniform).

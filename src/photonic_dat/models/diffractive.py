@@ -106,9 +106,8 @@ def _quantise(phase: torch.Tensor, levels: int) -> torch.Tensor:
 
 
 def _response(phase: torch.Tensor, gamma: float) -> torch.Tensor:
-    """The distorted lookup curve ``2 pi (phase / 2 pi) ** (1 + gamma)`` on ``[0, 2 pi)``."""
-    x = (phase / TWO_PI).clamp(min=1e-6)  # finite gradient at 0 when gamma < 0
-    return TWO_PI * x ** (1.0 + gamma)
+    """The distorted lookup curve ``phase - gamma sin(phase)`` (increasing for |gamma| < 1)."""
+    return phase - gamma * torch.sin(phase)
 
 
 class DiffractivePNN(PhotonicNetwork):
