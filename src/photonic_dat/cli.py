@@ -99,6 +99,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .report import sweep_report
+    from .sweep import collect, load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    for name in ("seeds", "draws", "epochs", "jobs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name} {value} must be >= 1")
+    only = args.only.split(",") if args.only else None
+    root = Path(args.out) / spec.name
+    if not args.report_only:
+        counts = run_sweep(spec, root, seeds=args.seeds, draws=args.draws, epochs=args.epochs,
+                           jobs=args.jobs or 1, only=only, progress=not args.quiet)
+        print(f"{spec.name}: {counts['jobs']} jobs, {counts['skipped']} already done, "
+              f"{counts['ran']} ran, {counts['failed']} failed, {counts['wall_s']:.0f} s")
+    rows = collect(spec, root, seeds=args.seeds, draws=args.draws, only=only)
+    command = "photonic-dat reproduce " + " ".join(sys.argv[2:]) if sys.argv[1:2] == [
+        "reproduce"] else ""
+    md = sweep_report(spec.name, rows, Path(args.report_dir or args.out), command)
+    print(f"report: {md}")
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .viz import plot_run
 
@@ -159,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quick", action="store_true", help="an even smaller smoke version")
     d.set_defaults(func=cmd_demo)
 
+    r = sub.add_parser("reproduce", help="run a reproduction sweep and write its report")
+    r.add_argument("spec", help="sweep name (mpnn-individual, mpnn-variants, mpnn-joint) or YAML")
+    r.add_argument("--seeds", type=int, help="training seeds (default: the spec's)")
+    r.add_argument("--draws", type=int, help="error draws per setting (default: the spec's)")
+    r.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
+    r.add_argument("--jobs", type=int, help="parallel worker processes (one thread each)")
+    r.add_argument("--only", help="comma-separated method labels of the spec to run")
+    r.add_argument("--out", default="runs/sweeps", help="root of the point run directories")
+    r.add_argument("--report-dir", help="where CSV/figure/Markdown go (default: --out)")
+    r.add_argument("--report-only", action="store_true", help="only collect and report")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_reproduce)
+
     pl = sub.add_parser("plot", help="figures of a finished run (into RUN_DIR/figures)")
     pl.add_argument("run_dir")
     pl.add_argument("--sample", type=int, default=0, help="test sample shown in plane figures")
@@ -180,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataFormatError, DataNotFoundError
     from .errors import ErrorSpecError
+    from .sweep import SweepError
     from .training.loop import TrainingDiverged
 
     parser = build_parser()
@@ -187,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
-            TrainingDiverged, FileNotFoundError) as exc:
+            TrainingDiverged, FileNotFoundError, SweepError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"photonic-dat: error: {msg}", file=sys.stderr)
         return 2

@@ -113,3 +113,128 @@ def plot_degradation(agg: list[dict[str, Any]], paper: dict[tuple[str, float, fl
     fig.savefig(path.with_suffix(".pdf"))
     plt.close(fig)
     return path
+
+
+def _fmt_ms(mean: float, std: float) -> str:
+    return "" if mean != mean else f"{mean:.3f} ± {std:.3f}"
+
+
+def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Path,
+               title: str) -> Path | None:
+    """Accuracy vs error std per variant (individual errors) or grouped bars (joint errors)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    single = [r for r in agg if (r["bs_std"] == 0) != (r["phase_std"] == 0)]
+    joint = [r for r in agg if r["bs_std"] != 0 and r["phase_std"] != 0]
+    datasets = sorted({r["dataset"] for r in agg})
+    variants = list(dict.fromkeys(r["variant"] for r in agg))
+    colours = {v: f"C{i}" for i, v in enumerate(variants)}
+    if not agg:
+        return None
+    panels = []
+    for ds in datasets:
+        for key in ("phase_std", "bs_std"):
+            other = "bs_std" if key == "phase_std" else "phase_std"
+            if any(r["dataset"] == ds and r[key] != 0 and r[other] == 0 for r in single):
+                panels.append(("line", ds, key))
+        if any(r["dataset"] == ds for r in joint):
+            panels.append(("bar", ds, None))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, (kind, ds, key) in zip(axes[0], panels, strict=True):
+        if kind == "line":
+            other = "bs_std" if key == "phase_std" else "phase_std"
+            for v in variants:
+                pts = sorted((r[key], r["physical_test_acc_mean"], r["physical_test_acc_std"])
+                             for r in single if r["dataset"] == ds and r["variant"] == v
+                             and r[other] == 0)
+                if pts:
+                    xs, ys, es = zip(*pts, strict=True)
+                    ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, color=colours[v],
+                                label=v)
+                pp = sorted((p[key], p["physical_test_acc"]) for p in paper
+                            if p["dataset"] == ds and p["method"] == v and p[other] == 0
+                            and p[key] != 0)
+                if pp:
+                    xs, ys = zip(*pp, strict=True)
+                    ax.plot(xs, ys, "x--", color=colours[v], alpha=0.5, lw=0.8)
+            ax.set_xlabel("phase error std (rad)" if key == "phase_std" else "BS error std")
+            ax.set_title(f"{ds}, {'phase' if key == 'phase_std' else 'beam-splitter'} errors")
+        else:
+            pairs = sorted({(r["bs_std"], r["phase_std"]) for r in joint if r["dataset"] == ds})
+            width = 0.8 / max(1, len(variants))
+            for i, v in enumerate(variants):
+                ys, es = [], []
+                for bs, ps in pairs:
+                    hit = [r for r in joint if r["dataset"] == ds and r["variant"] == v
+                           and (r["bs_std"], r["phase_std"]) == (bs, ps)]
+                    ys.append(hit[0]["physical_test_acc_mean"] if hit else math.nan)
+                    es.append(hit[0]["physical_test_acc_std"] if hit else 0)
+                xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(pairs))]
+                ax.bar(xs, ys, width, yerr=es, color=colours[v], label=v, capsize=2)
+                for j, (bs, ps) in enumerate(pairs):
+                    pv = [p["physical_test_acc"] for p in paper if p["dataset"] == ds
+                          and p["method"] == v and (p["bs_std"], p["phase_std"]) == (bs, ps)]
+                    if pv:
+                        ax.plot(xs[j], pv[0], "k_", ms=8)
+            ax.set_xticks(range(len(pairs)), [f"{bs:g}/{ps:g}" for bs, ps in pairs])
+            ax.set_xlabel("BS std / PS std  (black ticks: paper)")
+            ax.set_title(f"{ds}, joint errors")
+        ax.set_ylabel("physical test accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.suptitle(title + " (dashed: paper)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    fig.savefig(path.with_suffix(".pdf"))
+    plt.close(fig)
+    return path
+
+
+def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
+                 command: str = "") -> Path:
+    """CSV of all points, figure and a Markdown section comparing with the paper point by point."""
+    from .summary import write_rows
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = write_rows(rows, out_dir / f"{name}.csv") if rows else None
+    for r in rows:
+        r.setdefault("bs_std", 0.0)
+        r.setdefault("phase_std", 0.0)
+    agg = aggregate(rows, ("dataset", "variant", "bs_std", "phase_std"),
+                    metrics=("physical_test_acc", "physical_test_acc_final", "model_test_acc",
+                             "wall_s"))
+    paper = paper_rows()
+    fig = plot_sweep(agg, paper, out_dir / f"{name}.png", name)
+    wall = {}
+    for r in rows:
+        wall[r["variant"]] = wall.get(r["variant"], 0.0) + float(r.get("wall_s") or 0)
+    lines = [f"## {name}", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    lines += [f"{len(rows)} finished points; CSV: `{csv_path.name if csv_path else '-'}`. "
+              "Physical test accuracy, mean ± std over seeds x draws; *selected* = epoch chosen on "
+              "physical (in-silico: model) validation accuracy, *final* = last epoch. The paper's "
+              "numbers are one run each, selected on test accuracy.", "",
+              "| dataset | variant | BS std | PS std | n | ours (selected) | ours (final) | paper "
+              "| ours - paper |", "|---|---|---|---|---|---|---|---|---|"]
+    lookup = {(p["dataset"], p["method"], p["bs_std"], p["phase_std"]): p["physical_test_acc"]
+              for p in paper}
+    for r in agg:
+        p = lookup.get((r["dataset"], r["variant"], r["bs_std"], r["phase_std"]))
+        diff = "" if p is None else f"{r['physical_test_acc_mean'] - p:+.3f}"
+        lines.append(
+            f"| {r['dataset']} | {r['variant']} | {r['bs_std']:g} | {r['phase_std']:g} | {r['n']} "
+            f"| {_fmt_ms(r['physical_test_acc_mean'], r['physical_test_acc_std'])} "
+            f"| {_fmt_ms(r['physical_test_acc_final_mean'], r['physical_test_acc_final_std'])} "
+            f"| {'' if p is None else f'{p:.3f}'} | {diff} |")
+    lines += ["", "Compute (sum of training wall-clock, s): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in wall.items()) + "", ""]
+    if fig is not None:
+        lines += [f"![{name}]({fig.name})", ""]
+    md = out_dir / f"{name}.md"
+    md.write_text("\n".join(lines))
+    return md

@@ -1,0 +1,234 @@
+"""Reproduction sweeps: a YAML spec -> points -> ordinary run directories, resumable and parallel.
+
+A spec (``sweeps/<name>.yaml`` in the package, or any YAML path) names datasets, error settings,
+methods (label -> config overrides), seeds and draws. Every point is a run directory holding a
+``summary.json``; a sweep skips finished points, resumes interrupted ones from their checkpoint,
+and runs its training points in ``--jobs`` worker processes (each one thread). In-silico
+methods are trained once per (dataset, seed) and *deployed* on every error setting and draw
+(direct deployment); hardware-in-the-loop methods train one run per point. Training seed ``s``
+and draw ``d`` use the simulated system with error seed ``s + 100 d``, for every method, so that
+all methods of one (seed, draw) meet the same hardware.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm.auto import tqdm
+
+from .training.loop import atomic_write_text
+
+
+class SweepError(ValueError):
+    """A mistake in a sweep spec or invocation (one line)."""
+
+
+@dataclass
+class SweepSpec:
+    name: str
+    presets: dict[str, str]
+    datasets: list[str]
+    errors: list[dict[str, float]]
+    methods: dict[str, dict[str, Any]]
+    seeds: int = 1
+    draws: int = 1
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: a training run, or the deployment of a trained in-silico run."""
+
+    kind: str  # "train" or "deploy"
+    dataset: str
+    variant: str
+    seed: int
+    draw: int
+    errors: tuple[tuple[str, float], ...]
+    run_dir: Path
+    source: Path | None = None  # for deploy: the trained in-silico run
+
+    @property
+    def error_seed(self) -> int:
+        return self.seed + 100 * self.draw
+
+    @property
+    def done(self) -> bool:
+        return (self.run_dir / "summary.json").exists()
+
+
+def spec_names() -> list[str]:
+    root = resources.files("photonic_dat") / "sweeps"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_spec(source: str | Path) -> SweepSpec:
+    path = Path(str(source))
+    if path.suffix in (".yaml", ".yml"):
+        if not path.exists():
+            raise SweepError(f"sweep spec {str(path)!r} does not exist")
+        text = path.read_text()
+    elif str(source) in spec_names():
+        text = (resources.files("photonic_dat") / "sweeps" / f"{source}.yaml").read_text()
+    else:
+        raise SweepError(f"unknown sweep {str(source)!r}; available: {', '.join(spec_names())}")
+    data = yaml.safe_load(text) or {}
+    allowed = {"name", "presets", "datasets", "errors", "methods", "seeds", "draws", "overrides"}
+    for key in data:
+        if key not in allowed:
+            raise SweepError(f"unknown sweep key {key!r}; allowed: {', '.join(sorted(allowed))}")
+    for key in ("name", "presets", "datasets", "errors", "methods"):
+        if key not in data:
+            raise SweepError(f"sweep spec {str(source)!r} lacks {key!r}")
+    spec = SweepSpec(**data)
+    for ds in spec.datasets:
+        if ds not in spec.presets:
+            raise SweepError(f"sweep {spec.name}: dataset {ds!r} has no preset in 'presets'")
+    return spec
+
+
+def expand_errors(entries: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Each entry: scalar values fixed, list values crossed; entries concatenated."""
+    out = []
+    for entry in entries:
+        keys = list(entry)
+        values = [v if isinstance(v, list) else [v] for v in entry.values()]
+        for combo in itertools.product(*values):
+            out.append({k: float(v) for k, v in zip(keys, combo, strict=True)})
+    return out
+
+
+def error_tag(errors: dict[str, float]) -> str:
+    parts = [f"{k.replace('_std', '')}{v:g}" for k, v in sorted(errors.items()) if v]
+    return "_".join(parts) or "ideal"
+
+
+def _is_insilico(overrides: dict[str, Any]) -> bool:
+    return overrides.get("train.method", "insilico") == "insilico"
+
+
+def plan(spec: SweepSpec, root: Path, seeds: int | None = None, draws: int | None = None,
+         only: list[str] | None = None) -> list[Job]:
+    """All jobs of a sweep (training jobs first, then deployments)."""
+    seeds = seeds or spec.seeds
+    draws = draws or spec.draws
+    variants = {k: v for k, v in spec.methods.items() if not only or k in only}
+    if only:
+        missing = [o for o in only if o not in spec.methods]
+        if missing:
+            raise SweepError(f"--only {missing[0]!r} is not a method of {spec.name}; "
+                             f"methods: {', '.join(spec.methods)}")
+    settings = expand_errors(spec.errors)
+    train, deploy = [], []
+    for ds, (variant, over), seed in itertools.product(spec.datasets, variants.items(),
+                                                       range(seeds)):
+        if _is_insilico(over):
+            trained = root / ds / variant / f"train-s{seed}"
+            train.append(Job("train", ds, variant, seed, 0, (), trained))
+            for errors, draw in itertools.product(settings, range(draws)):
+                deploy.append(Job("deploy", ds, variant, seed, draw, tuple(errors.items()),
+                                  root / ds / variant / error_tag(errors) / f"s{seed}-d{draw}",
+                                  source=trained))
+        else:
+            for errors, draw in itertools.product(settings, range(draws)):
+                train.append(Job("train", ds, variant, seed, draw, tuple(errors.items()),
+                                 root / ds / variant / error_tag(errors) / f"s{seed}-d{draw}"))
+    return train + deploy
+
+
+def train_command(spec: SweepSpec, job: Job, epochs: int | None) -> list[str]:
+    base = [sys.executable, "-m", "photonic_dat", "train"]
+    sets = {**spec.overrides, **spec.methods[job.variant], "train.seed": job.seed,
+            "system.error_seed": job.error_seed, "train.threads": 1}
+    for k, v in job.errors:
+        sets[f"errors.{k}"] = v
+    if epochs:
+        sets["train.epochs"] = epochs
+        warm = sets.get("dat.warmup_epochs", 20)
+        sets["dat.warmup_epochs"] = min(int(warm), round(epochs * 0.4))
+    args = []
+    for k, v in sets.items():
+        args += ["--set", f"{k}={json.dumps(v) if isinstance(v, list) else v}"]
+    if (job.run_dir / "checkpoint.pt").exists() and (job.run_dir / "config.yaml").exists():
+        return [*base, "--resume", str(job.run_dir), "--quiet"]
+    return [*base, spec.presets[job.dataset], "--out", str(job.run_dir), "--quiet", *args]
+
+
+def _run_train(spec: SweepSpec, job: Job, epochs: int | None) -> tuple[Job, int]:
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    cmd = train_command(spec, job, epochs)
+    with open(job.run_dir / "train.log", "a") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        log.flush()
+        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+    return job, rc
+
+
+def _run_deploy(job: Job) -> None:
+    from .training.deploy import deploy
+
+    row = deploy(job.source, [dict(job.errors)], draws=1, first_error_seed=job.error_seed,
+                 progress=False)[0]
+    row["variant"] = job.variant
+    row["draw"] = job.draw
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(json.dumps(row, indent=2) + "\n", job.run_dir / "summary.json")
+
+
+def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: int | None = None,
+              epochs: int | None = None, jobs: int = 1, only: list[str] | None = None,
+              progress: bool = True) -> dict[str, Any]:
+    """Run every unfinished job; returns counts. Failed training jobs are reported, not fatal."""
+    all_jobs = plan(spec, root, seeds, draws, only)
+    todo = [j for j in all_jobs if not j.done]
+    t0 = time.perf_counter()
+    trains = [j for j in todo if j.kind == "train"]
+    trains.sort(key=lambda j: not _is_insilico(spec.methods[j.variant]))  # deploy sources first
+    failed: list[Job] = []
+    bar = tqdm(total=len(todo), desc=f"{spec.name}", disable=not progress)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_run_train, spec, j, epochs) for j in trains]
+        for fut in as_completed(futures):
+            job, rc = fut.result()
+            if rc != 0 or not job.done:
+                failed.append(job)
+                tqdm.write(f"failed: {job.run_dir} (exit {rc}; see {job.run_dir / 'train.log'})")
+            bar.update(1)
+    for job in (j for j in todo if j.kind == "deploy"):
+        if job.source is not None and (job.source / "summary.json").exists():
+            _run_deploy(job)
+        else:
+            failed.append(job)
+        bar.update(1)
+    bar.close()
+    return {"jobs": len(all_jobs), "ran": len(todo) - len(failed), "failed": len(failed),
+            "skipped": len(all_jobs) - len(todo), "wall_s": time.perf_counter() - t0}
+
+
+def collect(spec: SweepSpec, root: Path, seeds: int | None = None, draws: int | None = None,
+            only: list[str] | None = None) -> list[dict[str, Any]]:
+    """One flat row per finished point (run-summary columns + variant, draw, error columns)."""
+    from .summary import flatten
+
+    rows = []
+    for job in plan(spec, root, seeds, draws, only):
+        if job.kind == "train" and not job.errors and _is_insilico(spec.methods[job.variant]):
+            continue  # the in-silico training itself; its deployments are the points
+        if not job.done:
+            continue
+        summary = json.loads((job.run_dir / "summary.json").read_text())
+        summary.setdefault("variant", job.variant)
+        summary.setdefault("draw", job.draw)
+        summary["run_dir"] = str(job.run_dir)
+        rows.append(flatten(summary))
+    return rows

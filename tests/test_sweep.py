@@ -1,0 +1,104 @@
+"""Sweep expansion, resumption and report generation on a tiny sweep."""
+
+import json
+
+import pytest
+
+from photonic_dat.cli import main
+from photonic_dat.sweep import (
+    SweepError,
+    expand_errors,
+    load_spec,
+    plan,
+    spec_names,
+    train_command,
+)
+from photonic_dat.summary import read_rows
+
+TINY = """
+name: tiny
+presets: {mnist: demo}
+datasets: [mnist]
+errors:
+  - {phase_std: [0.05, 0.15]}
+methods:
+  direct_deploy: {train.method: insilico}
+  pat: {train.method: pat}
+seeds: 2
+draws: 1
+overrides: {dataset.train_subset: 300, dataset.test_subset: 200, dataset.val_size: 100,
+            model.modes: 16, train.batch_size: 100}
+"""
+
+
+@pytest.fixture()
+def tiny_spec(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+def test_builtin_specs_expand_to_the_paper_grids():
+    assert {"mpnn-individual", "mpnn-variants", "mpnn-joint"} <= set(spec_names())
+    ind = plan(load_spec("mpnn-individual"), __import__("pathlib").Path("/r"))
+    trains = [j for j in ind if j.kind == "train"]
+    deploys = [j for j in ind if j.kind == "deploy"]
+    # 2 datasets x 3 seeds x (1 in-silico + 3 methods x 10 settings)
+    assert len(trains) == 2 * 3 * (1 + 3 * 10)
+    assert len(deploys) == 2 * 3 * 10
+    joint = plan(load_spec("mpnn-joint"), __import__("pathlib").Path("/r"), seeds=1)
+    assert len([j for j in joint if j.kind == "deploy"]) == 2 * 5
+    assert len(expand_errors(load_spec("mpnn-variants").errors)) == 12
+
+
+def test_expand_errors_crosses_lists_within_an_entry():
+    got = expand_errors([{"bs_std": [0.1, 0.2], "phase_std": 0.05}, {"phase_std": [0.3]}])
+    assert got == [{"bs_std": 0.1, "phase_std": 0.05}, {"bs_std": 0.2, "phase_std": 0.05},
+                   {"phase_std": 0.3}]
+
+
+def test_same_seed_and_draw_meet_the_same_system(tiny_spec, tmp_path):
+    jobs = plan(load_spec(tiny_spec), tmp_path)
+    seeds = {(j.variant, j.seed, j.draw, j.error_seed) for j in jobs if j.errors}
+    for _, seed, draw, es in seeds:
+        assert es == seed + 100 * draw
+    cmd = train_command(load_spec(tiny_spec), [j for j in jobs if j.variant == "pat"][0], 3)
+    assert "train.epochs=3" in cmd and "system.error_seed=0" in cmd
+
+
+def test_bad_specs_and_arguments_end_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\npresets: {}\ndatasets: [mnist]\nerrors: []\nmethods: {}\nfoo: 1\n")
+    with pytest.raises(SweepError, match="unknown sweep key 'foo'"):
+        load_spec(bad)
+    assert main(["reproduce", "no-such-sweep"]) == 2
+    assert "unknown sweep" in capsys.readouterr().err
+    assert main(["reproduce", "mpnn-joint", "--only", "magic"]) == 2
+    assert "--only 'magic'" in capsys.readouterr().err
+
+
+def test_tiny_sweep_runs_resumes_and_reports(tiny_spec, tmp_path, capsys):
+    out = tmp_path / "sweeps"
+    argv = ["reproduce", str(tiny_spec), "--epochs", "1", "--jobs", "2", "--out", str(out),
+            "--quiet"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "10 jobs, 0 already done, 10 ran, 0 failed" in text
+    rows = read_rows(out / "tiny.csv")
+    assert len(rows) == 8
+    assert {r["variant"] for r in rows} == {"direct_deploy", "pat"}
+    pat = [r for r in rows if r["variant"] == "pat"]
+    assert all(int(r["queries"]) == 300 for r in pat)
+    md = (out / "tiny.md").read_text()
+    assert "| mnist | pat | 0 | 0.15 | 2 |" in md
+    assert (out / "tiny.png").exists()
+    # resumption: everything is skipped; a lost point is redone alone
+    assert main(argv) == 0
+    assert "10 already done, 0 ran" in capsys.readouterr().out
+    lost = out / "tiny" / "mnist" / "pat" / "phase0.15" / "s1-d0" / "summary.json"
+    first = json.loads(lost.read_text())["physical_test_acc"]
+    lost.unlink()
+    assert main(argv) == 0
+    assert "9 already done, 1 ran" in capsys.readouterr().out
+    # an interrupted point (checkpoint, no summary) resumes and finishes identically
+    assert json.loads(lost.read_text())["physical_test_acc"] == pytest.approx(first, abs=1e-6)
