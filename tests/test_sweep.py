@@ -5,6 +5,7 @@ import json
 import pytest
 
 from photonic_dat.cli import main
+from photonic_dat.summary import read_rows
 from photonic_dat.sweep import (
     SweepError,
     expand_errors,
@@ -13,7 +14,6 @@ from photonic_dat.sweep import (
     spec_names,
     train_command,
 )
-from photonic_dat.summary import read_rows
 
 TINY = """
 name: tiny
