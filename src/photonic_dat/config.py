@@ -72,6 +72,7 @@ class TrainConfig:
     eval_batch_size: int = 2500
     device: str = "cpu"
     threads: int = 0
+    checkpoint_every: int = 0
 
 
 @dataclasses.dataclass
@@ -287,6 +288,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("train.lr_gamma", t.lr_gamma, 0, 1, lo_open=True)
     _check_range("train.eval_batch_size", t.eval_batch_size, 1)
     _check_range("train.threads", t.threads, 0)
+    _check_range("train.checkpoint_every", t.checkpoint_every, 0)
     if not (t.device == "cpu" or t.device.startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; allowed: cpu, cuda, cuda:N")
     d = cfg.dat

@@ -41,6 +41,14 @@ class SimulatedSystem:
         self.queries = 0
         self.spec = errors  # the statistics are public knowledge; the draw is not
 
+    def state_dict(self) -> dict:
+        """What a checkpoint needs to continue exactly: read-noise RNG state and query count."""
+        return {"noise_rng": self.__noise.get_state(), "queries": self.queries}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.__noise.set_state(state["noise_rng"])
+        self.queries = int(state["queries"])
+
     def program(self, params: Mapping[str, torch.Tensor]) -> None:
         self.__model.load_physical_params(params)
 

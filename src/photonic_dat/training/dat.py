@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..sepn import build_sepn, sepn_name
-from .methods import Method
+from .methods import Method, NonFiniteError, check_measurement, step_optimizer
 
 
 class DAT(Method):
@@ -61,6 +61,8 @@ class DAT(Method):
                 with torch.no_grad():
                     field_in = model.after_plane(k - 1, trace.planes[k - 1], None)
             measured = self.system.measure_layer(k, field_in)
+            if not torch.isfinite(measured).all():
+                raise NonFiniteError(f"the physical system returned a non-finite layer {k + 1} probe")
             with torch.no_grad():
                 ideal = model.propagate(k, field_in, None)
             pred = ideal + model.apply_sepn(k, self.sepns[k], ideal)
@@ -68,7 +70,7 @@ class DAT(Method):
                             model.normalise_plane(measured))
             self.sepn_opt.zero_grad(set_to_none=True)
             loss.backward()
-            self.sepn_opt.step()
+            step_optimizer(self.sepn_opt)
             total += float(loss.detach())
         return total
 
@@ -77,7 +79,7 @@ class DAT(Method):
         x = model.encode(images)
         system.program(model.physical_params())
         use_is = self.internal in ("unitary", "separable")
-        meas = system.measure(x, internal=use_is)
+        meas = check_measurement(system.measure(x, internal=use_is))
         stats: dict[str, float] = {}
         if self.internal == "separable":
             stats["loss_sep"] = self._separable_fit(x)
@@ -92,8 +94,10 @@ class DAT(Method):
                 pred = trace.planes[k].real ** 2 + trace.planes[k].imag ** 2
                 loss_sim = loss_sim + self.mse(model.normalise_plane(pred),
                                                model.normalise_plane(inten))
+        if not torch.isfinite(loss_sim):
+            raise NonFiniteError(f"the similarity loss is {float(loss_sim)}")
         loss_sim.backward()
-        self.sepn_opt.step()
+        step_optimizer(self.sepn_opt)
 
         # 2. task: fused states, gradient into the physical parameters only
         w = self.sepn_weight(epoch)
@@ -102,11 +106,13 @@ class DAT(Method):
             measured = meas.planes()
         trace = model(x, sepns=self.sepns, sepn_weight=w, measured=measured)
         loss_task = self.loss_fn(trace.scores, labels)
+        if not torch.isfinite(loss_task):
+            raise NonFiniteError(f"the task loss is {float(loss_task)}")
         params = [p for p in model.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss_task, params)
         for p, g in zip(params, grads, strict=True):
             p.grad = g if p.grad is None else p.grad + g
-        self.opt.step()
+        step_optimizer(self.opt)
         stats.update(
             loss=float(loss_task.detach()),
             loss_sim=float(loss_sim.detach()),

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from ..config import RunConfig, from_dict
 from ..models.factory import build_model
 from ..system import SimulatedSystem
+from . import checkpoint
 from .evaluate import accuracy, physical_predictions
 from .run import load_data, read_summary
 
@@ -31,7 +32,7 @@ def load_run(run_dir: str | Path):
     selected = build_model(cfg.model, seed=cfg.train.seed)
     selected.load_state_dict(torch.load(run_dir / "selected.pt", weights_only=False)["model"])
     final = build_model(cfg.model, seed=cfg.train.seed)
-    final.load_state_dict(torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"])
+    final.load_state_dict(checkpoint.load(run_dir / "checkpoint.pt")["model"])
     return cfg, selected, final
 
 

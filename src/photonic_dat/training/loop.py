@@ -1,4 +1,11 @@
-"""The shared training loop: epochs, physical validation, selection, checkpoints, summary."""
+"""The shared training loop: epochs, physical validation, selection, checkpoints, summary.
+
+Checkpoints (``checkpoint.pt``, checksummed, previous one kept) are written at the end of every
+epoch and, with ``train.checkpoint_every = K``, every K iterations. They hold everything a run
+depends on — model, method (optimisers, schedulers, SEPNs), RNG states (torch, numpy, Python),
+the position in the epoch, running sums, the query counter, metrics and the selected state — so
+that a run killed at any point and resumed ends identical to an uninterrupted one (on CPU).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +14,23 @@ import csv
 import json
 import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import checkpoint, distributed
 from .evaluate import accuracy, model_predictions, physical_predictions
-from .methods import Method
+from .methods import Method, NonFiniteError
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or parameter became NaN/Inf."""
+    """A loss, measurement or parameter became NaN/Inf; the last good state was restored."""
 
 
 def atomic_save(obj: Any, path: Path) -> None:
@@ -42,6 +52,29 @@ def atomic_write_text(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+            "python": random.getstate()}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+_ITERATIONS_RUN = 0
+
+
+def _maybe_kill_for_tests() -> None:
+    """Test hook: SIGKILL this process after N iterations (PHOTONIC_DAT_KILL_AFTER=N)."""
+    global _ITERATIONS_RUN
+    _ITERATIONS_RUN += 1
+    limit = os.environ.get("PHOTONIC_DAT_KILL_AFTER")
+    if limit and _ITERATIONS_RUN >= int(limit):
+        os.kill(os.getpid(), 9)
+
+
 class Trainer:
     """Runs a :class:`Method` over epochs and writes the run directory.
 
@@ -50,7 +83,7 @@ class Trainer:
         data: dataset splits (``train``, ``val``, ``test``: (images, labels)).
         run_dir: output directory (config, metrics.csv, checkpoint.pt, summary.json).
         summary_base: fields copied into summary.json (dataset, preset, errors, seeds...).
-        progress: show progress bars.
+        progress: show progress (bars on a terminal, one line per epoch).
     """
 
     def __init__(self, method: Method, data, run_dir: Path, summary_base: dict[str, Any],
@@ -59,10 +92,13 @@ class Trainer:
         self.summary_base, self.progress, self.device = summary_base, progress, device
         self.cfg = method.cfg
         self.metrics: list[dict[str, Any]] = []
-        self.start_epoch = 0
+        self.epoch, self.it = 0, 0  # position: next iteration to run
+        self.sums: dict[str, float] = {}
         self.best: dict[str, Any] | None = None
         self.eval_queries = 0
         self.wall_s = 0.0
+        self._good: dict[str, Any] | None = None  # last good state, for the NaN guard
+        self.main = distributed.is_main()
 
     # -- evaluation ----------------------------------------------------------------------
     def _model_acc(self, split, sepn_weight: float = 0.0) -> float:
@@ -85,38 +121,50 @@ class Trainer:
         return accuracy(pred, labels)
 
     # -- checkpoints ---------------------------------------------------------------------
-    def _state(self, epoch: int) -> dict[str, Any]:
+    def _state(self) -> dict[str, Any]:
         m = self.method
+        system_state = None
+        if m.system is not None and hasattr(m.system, "state_dict"):
+            system_state = m.system.state_dict()
         return {
-            "epoch": epoch,
-            "model": m.model.state_dict(),
-            "method": m.state_dict(),
+            "epoch": self.epoch, "it": self.it, "sums": dict(self.sums),
+            "model": copy.deepcopy(m.model.state_dict()),
+            "method": copy.deepcopy(m.state_dict()),
             "best": self.best,
-            "metrics": self.metrics,
+            "metrics": list(self.metrics),
             "queries": m.system.queries if m.system is not None else 0,
+            "system": system_state,
             "eval_queries": self.eval_queries,
             "wall_s": self.wall_s,
-            "rng": torch.get_rng_state(),
+            "rng": _rng_state(),
         }
 
-    def save_checkpoint(self, epoch: int) -> None:
-        atomic_save(self._state(epoch), self.run_dir / "checkpoint.pt")
-
-    def load_checkpoint(self) -> None:
-        state = torch.load(self.run_dir / "checkpoint.pt", weights_only=False)
+    def _restore(self, state: dict[str, Any]) -> None:
         m = self.method
         m.model.load_state_dict(state["model"])
         m.load_state_dict(state["method"])
-        self.best, self.metrics = state["best"], state["metrics"]
+        self.best, self.metrics = state["best"], list(state["metrics"])
         if m.system is not None:
             m.system.queries = state["queries"]
+            if state.get("system") is not None and hasattr(m.system, "load_state_dict"):
+                m.system.load_state_dict(state["system"])
         self.eval_queries, self.wall_s = state["eval_queries"], state["wall_s"]
-        torch.set_rng_state(state["rng"])
-        self.start_epoch = state["epoch"] + 1
+        self.epoch, self.it, self.sums = state["epoch"], state["it"], dict(state["sums"])
+        rng = state["rng"]
+        _set_rng_state(rng if isinstance(rng, dict) else {**_rng_state(), "torch": rng})
+
+    def save_checkpoint(self) -> None:
+        self._good = self._state()
+        if self.main:
+            checkpoint.save(self._good, self.run_dir / "checkpoint.pt")
+
+    def load_checkpoint(self) -> None:
+        self._restore(checkpoint.load(self.run_dir / "checkpoint.pt"))
+        self._good = self._state()
 
     # -- the loop ------------------------------------------------------------------------
     def _write_metrics(self) -> None:
-        if not self.metrics:
+        if not self.metrics or not self.main:
             return
         keys = list(dict.fromkeys(k for row in self.metrics for k in row))
         path = self.run_dir / "metrics.csv"
@@ -127,58 +175,93 @@ class Trainer:
             w.writerows(self.metrics)
         os.replace(tmp, path)
 
-    def _check_finite(self, stats: dict[str, float], epoch: int, it: int) -> None:
-        for key, value in stats.items():
-            if not math.isfinite(value):
-                raise TrainingDiverged(
-                    f"{key} became {value} at epoch {epoch + 1}, iteration {it + 1}; "
-                    "lower train.lr (or dat.sepn_lr) and resume from the last checkpoint"
-                )
+    def _nonfinite_parameter(self) -> str | None:
+        m = self.method
+        named = list(m.model.named_parameters())
+        if m.sepns is not None:
+            named += [(f"sepns.{n}", p) for n, p in m.sepns.named_parameters()]
+        for name, p in named:
+            if not torch.isfinite(p).all():
+                return name
+        return None
+
+    def _diverged(self, what: str) -> None:
+        where = f"epoch {self.epoch + 1}, iteration {self.it + 1}"
+        if self._good is not None:
+            self._restore(self._good)
+        raise TrainingDiverged(
+            f"{what} at {where}; the last good state was restored (checkpoint.pt): "
+            "lower train.lr (or dat.sepn_lr) and resume with --resume"
+        )
+
+    def _epoch_permutation(self, n: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.cfg.train.seed * 100_003 + self.epoch)
+        return torch.randperm(n, generator=g)
 
     def fit(self) -> dict[str, Any]:
         m, t = self.method, self.cfg.train
         images, labels = self.data.train
         n = images.shape[0]
         n_iter = math.ceil(n / t.batch_size)
-        bars = bool(self.progress) and sys.stderr.isatty()
-        for epoch in range(self.start_epoch, t.epochs):
+        bars = bool(self.progress) and sys.stderr.isatty() and self.main
+        every = t.checkpoint_every
+        rank, world = distributed.rank(), distributed.world_size()
+        if self._good is None:
+            self._good = self._state()
+        while self.epoch < t.epochs:
             t0 = time.perf_counter()
-            g = torch.Generator().manual_seed(t.seed * 100_003 + epoch)
-            perm = torch.randperm(n, generator=g)
-            sums: dict[str, float] = {}
-            bar = tqdm(range(n_iter), desc=f"{m.name} epoch {epoch + 1}/{t.epochs}",
-                       leave=False, disable=not bars, dynamic_ncols=True)
+            perm = self._epoch_permutation(n)
+            bar = tqdm(total=n_iter, initial=self.it, leave=False, disable=not bars,
+                       desc=f"{m.name} epoch {self.epoch + 1}/{t.epochs}", dynamic_ncols=True)
             m.model.train()
-            for it in bar:
-                idx = perm[it * t.batch_size : (it + 1) * t.batch_size]
-                stats = m.step(images[idx].to(self.device), labels[idx].to(self.device), epoch)
-                self._check_finite(stats, epoch, it)
+            while self.it < n_iter:
+                idx = perm[self.it * t.batch_size : (self.it + 1) * t.batch_size][rank::world]
+                try:
+                    stats = m.step(images[idx].to(self.device), labels[idx].to(self.device),
+                                   self.epoch)
+                except NonFiniteError as exc:
+                    self._diverged(str(exc))
+                bad = [k for k, v in stats.items() if not math.isfinite(v)]
+                if bad:
+                    self._diverged(f"{bad[0]} became {stats[bad[0]]}")
+                param = self._nonfinite_parameter()
+                if param is not None:
+                    self._diverged(f"parameter {param} became non-finite")
                 for k, v in stats.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                if it % 10 == 0:
+                    self.sums[k] = self.sums.get(k, 0.0) + v
+                self.it += 1
+                bar.update(1)
+                if self.it % 10 == 0:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in stats.items()})
-            m.end_epoch(epoch)
+                if every and self.it % every == 0 and self.it < n_iter:
+                    self.wall_s += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    self.save_checkpoint()
+                _maybe_kill_for_tests()
+            bar.close()
+            m.end_epoch(self.epoch)
             m.model.eval()
-            row: dict[str, Any] = {"epoch": epoch + 1}
-            row.update({k: v / n_iter for k, v in sums.items()})
+            row: dict[str, Any] = {"epoch": self.epoch + 1}
+            row.update({k: v / n_iter for k, v in self.sums.items()})
             row["model_val_acc"] = self._model_acc(self.data.val)
             if m.sepns is not None:
                 row["sepn_model_val_acc"] = self._model_acc(self.data.val, 1.0)
             row["physical_val_acc"] = self._physical_acc(self.data.val)
-            row["queries"] = m.system.queries if m.system is not None else 0
+            row["queries"] = distributed.sum_int(m.system.queries) if m.system is not None else 0
             self.wall_s += time.perf_counter() - t0
             row["wall_s"] = round(self.wall_s, 2)
             key = row["physical_val_acc"] if m.uses_system else row["model_val_acc"]
             if self.data.val[1].numel() == 0:
-                key = epoch  # no validation split: select the last epoch
+                key = self.epoch  # no validation split: select the last epoch
             if self.best is None or key > self.best["key"]:
-                self.best = {"key": key, "epoch": epoch + 1,
+                self.best = {"key": key, "epoch": self.epoch + 1,
                              "model": copy.deepcopy(m.model.state_dict()),
                              "sepns": copy.deepcopy(m.sepns.state_dict()) if m.sepns else None}
             self.metrics.append(row)
+            self.epoch, self.it, self.sums = self.epoch + 1, 0, {}
             self._write_metrics()
-            self.save_checkpoint(epoch)
-            if self.progress:
+            self.save_checkpoint()
+            if self.progress and self.main:
                 msg = "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                                 for k, v in row.items())
                 tqdm.write(f"[{m.name}] {msg}", file=sys.stderr)
@@ -196,14 +279,12 @@ class Trainer:
             "model_test_acc": self._model_acc(self.data.test),
             "physical_test_acc": self._physical_acc(self.data.test),
         }
-        torch.save({"model": self.best["model"], "sepns": self.best["sepns"],
-                    "epoch": self.best["epoch"]}, self.run_dir / "selected.pt")
         m.model.load_state_dict(final_state)
         summary = {
             **self.summary_base,
             **m.describe(),
             "epochs": self.cfg.train.epochs,
-            "queries": m.system.queries if m.system is not None else 0,
+            "queries": distributed.sum_int(m.system.queries) if m.system is not None else 0,
             "eval_queries": self.eval_queries,
             **selected,
             **final,
@@ -211,6 +292,10 @@ class Trainer:
             "selection": "physical validation accuracy" if m.uses_system
             else "model validation accuracy",
             "wall_s": round(self.wall_s, 2),
+            "processes": distributed.world_size(),
         }
-        atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
+        if self.main:
+            atomic_save({"model": self.best["model"], "sepns": self.best["sepns"],
+                         "epoch": self.best["epoch"]}, self.run_dir / "selected.pt")
+            atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
         return summary

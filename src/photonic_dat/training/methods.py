@@ -14,7 +14,28 @@ from torch import nn
 
 from ..config import RunConfig
 from ..models.base import PhotonicNetwork
-from ..system.protocol import PhysicalSystem
+from ..system.protocol import Measurement, PhysicalSystem
+from .distributed import sync_grads
+
+
+class NonFiniteError(RuntimeError):
+    """A loss, a measurement or a parameter is NaN/Inf (the message names the tensor)."""
+
+
+def check_measurement(meas: Measurement) -> Measurement:
+    """Refuse measurements with NaN/Inf before they reach a loss."""
+    if not torch.isfinite(meas.output).all():
+        raise NonFiniteError("the physical system returned a non-finite output measurement")
+    for k, plane in enumerate(meas.internal or []):
+        if not torch.isfinite(plane).all():
+            raise NonFiniteError(f"the physical system returned a non-finite plane {k + 1}")
+    return meas
+
+
+def step_optimizer(opt: torch.optim.Optimizer) -> None:
+    """Average gradients across data-parallel ranks, then step."""
+    sync_grads(p for group in opt.param_groups for p in group["params"])
+    opt.step()
 
 
 class Method:
@@ -56,9 +77,11 @@ class Method:
 
 def task_step(method: Method, loss: torch.Tensor) -> None:
     """Backward the task loss into the physical parameters and step their optimiser."""
+    if not torch.isfinite(loss):
+        raise NonFiniteError(f"the task loss is {float(loss)}")
     method.opt.zero_grad(set_to_none=True)
     loss.backward()
-    method.opt.step()
+    step_optimizer(method.opt)
 
 
 class InSilico(Method):

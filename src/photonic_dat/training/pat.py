@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .methods import Method, task_step
+from .methods import Method, check_measurement, task_step
 
 
 class PAT(Method):
@@ -15,7 +15,7 @@ class PAT(Method):
     def step(self, images, labels, epoch):
         x = self.model.encode(images)
         self.system.program(self.model.physical_params())
-        meas = self.system.measure(x)
+        meas = check_measurement(self.system.measure(x))
         measured = [None] * (self.model.n_planes - 1) + [meas.output]
         trace = self.model(x, measured=measured)
         loss = self.loss_fn(trace.scores, labels)

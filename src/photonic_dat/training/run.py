@@ -14,6 +14,7 @@ from ..config import RunConfig
 from ..data import load_dataset
 from ..models.factory import build_model
 from ..system import SimulatedSystem
+from . import checkpoint, distributed
 from .dat import DAT
 from .loop import Trainer, atomic_write_text
 from .methods import InSilico, Method
@@ -57,9 +58,10 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = F
     """Train according to ``cfg``; returns the run summary (also written to summary.json)."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
+    distributed.init_from_env(cfg.train.device)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
+    if not resume and distributed.is_main():
         atomic_write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), run_dir / "config.yaml")
     data = data if data is not None else load_data(cfg)
     device = cfg.train.device
@@ -68,7 +70,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = F
     torch.manual_seed(cfg.train.seed)
     method = METHOD_CLASSES[cfg.train.method](model, system, cfg)
     trainer = Trainer(method, data, run_dir, summary_base(cfg), progress=progress, device=device)
-    if resume and (run_dir / "checkpoint.pt").exists():
+    if resume and checkpoint.exists(run_dir / "checkpoint.pt"):
         trainer.load_checkpoint()
     summary = trainer.fit()
     summary["run_dir"] = str(run_dir)

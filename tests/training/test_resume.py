@@ -1,0 +1,97 @@
+"""Runs that survive: kill-and-resume equality, checkpoint corruption, NaN guard."""
+
+import csv
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+import torch
+
+from photonic_dat.config import from_dict
+from photonic_dat.training import checkpoint
+from photonic_dat.training.loop import TrainingDiverged
+
+ARGS = ["train", "demo", "--method", "dat", "--epochs", "3", "--quiet",
+        "--set", "dataset.train_subset=240", "--set", "dataset.test_subset=100",
+        "--set", "dataset.val_size=100", "--set", "model.modes=16",
+        "--set", "train.batch_size=60", "--set", "dat.warmup_epochs=1",
+        "--set", "system.read_noise=0.02", "--set", "train.checkpoint_every=3",
+        "--set", "train.threads=1", "--set", "dat.internal_states=unitary"]
+
+
+def _cli(args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "photonic_dat", *args], env=env,
+                          capture_output=True, text=True)
+
+
+def _metrics(run):
+    with open(run / "metrics.csv") as fh:
+        return [{k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(fh)]
+
+
+def _final_params(run):
+    return checkpoint.load(run / "checkpoint.pt")["model"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    run = tmp_path_factory.mktemp("ref") / "run"
+    out = _cli([*ARGS, "--out", str(run)])
+    assert out.returncode == 0, out.stderr
+    return run
+
+
+@pytest.mark.parametrize("kill_after", [2, 4, 8])
+def test_killed_and_resumed_run_equals_uninterrupted(reference, tmp_path, kill_after):
+    run = tmp_path / "run"
+    killed = _cli([*ARGS, "--out", str(run)], {"PHOTONIC_DAT_KILL_AFTER": str(kill_after)})
+    assert killed.returncode == -9
+    assert not (run / "summary.json").exists()
+    resumed = _cli(["train", "--resume", str(run), "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert _metrics(run) == _metrics(reference)
+    ref, got = _final_params(reference), _final_params(run)
+    for key in ref:
+        assert torch.equal(ref[key], got[key]), key
+
+
+def test_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    checkpoint.save({"epoch": 1, "x": torch.ones(3)}, path)
+    checkpoint.save({"epoch": 2, "x": torch.zeros(3)}, path)
+    assert checkpoint.load(path)["epoch"] == 2
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a partial write
+    with pytest.warns(UserWarning, match="checksum mismatch"):
+        assert checkpoint.load(path)["epoch"] == 1
+    path.with_name("checkpoint.pt.prev").write_bytes(b"garbage")
+    with pytest.raises(checkpoint.CheckpointError, match="cannot resume"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            checkpoint.load(path)
+
+
+def test_nan_measurement_stops_and_restores_the_last_good_state(tmp_path, mnist_small):
+    from photonic_dat.models.factory import build_model
+    from photonic_dat.system import FlakySystem, SimulatedSystem
+    from photonic_dat.training.loop import Trainer
+    from photonic_dat.training.run import METHOD_CLASSES
+
+    cfg = from_dict({"model": {"modes": 16, "layers": 2}, "errors": {"phase_std": 0.05},
+                     "train": {"method": "pat", "epochs": 2, "batch_size": 100},
+                     "dataset": {"val_size": 500}})
+    model = build_model(cfg.model)
+    system = FlakySystem(SimulatedSystem(model, cfg.error_spec()), schedule=["ok"] * 25 + ["nan"])
+    method = METHOD_CLASSES["pat"](model, system, cfg)
+    trainer = Trainer(method, mnist_small, tmp_path, {}, progress=False)
+    with pytest.raises(TrainingDiverged, match="non-finite output measurement") as info:
+        trainer.fit()
+    assert "\n" not in str(info.value) and "epoch 2" in str(info.value)
+    # the model is back at the end-of-epoch-1 checkpoint, and it is finite
+    saved = checkpoint.load(tmp_path / "checkpoint.pt")["model"]
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[key])
+        assert torch.isfinite(value).all()
