@@ -81,3 +81,22 @@ def test_demo_quick_prints_the_comparison(tmp_path, capsys):
         assert label in out
     assert (tmp_path / "demo.png").stat().st_size > 1000
     assert len(read_rows(tmp_path / "demo.csv")) == 3
+
+
+def test_export_mzi_table_and_npz_round_trip(trained_run, tmp_path, capsys):
+    import torch
+
+    from photonic_dat.export import import_model
+    from photonic_dat.training.deploy import load_run
+
+    assert main(["export", str(trained_run), "--format", "npz", "--out", str(tmp_path)]) == 0
+    _, selected, _ = load_run(trained_run)
+    again = import_model(tmp_path / "model.npz")
+    x = selected.encode(torch.rand(4, 28, 28))
+    assert torch.allclose(again(x).scores, selected(x).scores, atol=1e-6)
+    assert main(["export", str(trained_run), "--format", "mzi-csv", "--out", str(tmp_path),
+                 "--option", "p_2pi_mw=30"]) == 0
+    header = (tmp_path / "mzi_table.csv").read_text().splitlines()[0]
+    assert "theta_power_mw" in header
+    assert main(["export", str(trained_run), "--format", "slm-png", "--out", str(tmp_path)]) == 2
+    assert "slm-png needs a model with 2-D phase masks" in capsys.readouterr().err

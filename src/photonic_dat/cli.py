@@ -60,7 +60,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, overrides)
         run_dir = Path(args.out) if args.out else None
     summary = train(cfg, run_dir, resume=bool(args.resume), progress=not args.quiet)
-    print(json.dumps(summary, indent=2))
+    from .training import distributed
+
+    if distributed.is_main():
+        print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -120,6 +123,33 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         "reproduce"] else ""
     md = sweep_report(spec.name, rows, Path(args.report_dir or args.out), command)
     print(f"report: {md}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    options: dict = {"which": args.which}
+    for item in args.option or []:
+        if "=" not in item:
+            raise UserError(f"--option {item!r} must look like key=value")
+        key, value = item.split("=", 1)
+        try:
+            options[key] = float(value) if key not in ("lut", "calibration", "stl_units",
+                                                       "stl_format") else value
+        except ValueError:
+            options[key] = value
+        if key in ("bits", "lut_bits"):
+            options[key] = int(float(value))
+        if key in ("stl", "clip"):
+            options[key] = value.lower() in ("1", "true", "yes")
+    out = Path(args.out) if args.out else Path(args.run_dir) / "export" / args.format
+    try:
+        paths = export_run(args.run_dir, args.format, out, **options)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for p in paths:
+        print(p)
     return 0
 
 
@@ -195,6 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--report-only", action="store_true", help="only collect and report")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_reproduce)
+
+    x = sub.add_parser("export", help="take a trained network to the lab (SLM, 3D print, MZI)")
+    x.add_argument("run_dir")
+    x.add_argument("--format", required=True,
+                   choices=["npz", "mzi-csv", "mzi-json", "slm-png", "height"])
+    x.add_argument("--which", default="selected", choices=["selected", "final"])
+    x.add_argument("--out", help="output folder (default RUN_DIR/export/FORMAT)")
+    x.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="format options, e.g. lut=lut.csv, bits=16, refractive_index=1.7, "
+                        "p_2pi_mw=30, calibration=heater.csv")
+    x.set_defaults(func=cmd_export)
 
     pl = sub.add_parser("plot", help="figures of a finished run (into RUN_DIR/figures)")
     pl.add_argument("run_dir")
