@@ -24,3 +24,20 @@ def test_mpnn_and_mesh_benchmarks_report_ratios(tmp_path, monkeypatch):
     assert json.loads(lines[0])["machine"]["cpus"] >= 1
     with pytest.raises(ValueError, match="unknown benchmark"):
         bench.run(["nope"], out_dir=tmp_path)
+
+
+def test_dpnn_benchmark_compares_with_the_bare_reference():
+    rows = bench.bench_dpnn(1, ((24, 2),), layers=2)
+    ref, ours = rows
+    assert ref["ratio"] == 1.0 and ours["ratio"] > 0
+    assert ours["rel_field_error"] < 1e-5  # the same physics as the bare FFT chain
+    assert ours["peak_rss_mb"] > 0
+
+
+def test_allocator_setting_can_be_switched_off(monkeypatch):
+    from photonic_dat import allocator
+
+    monkeypatch.setenv("PHOTONIC_DAT_MALLOC", "default")
+    assert allocator.configure() == "default"
+    monkeypatch.delenv("PHOTONIC_DAT_MALLOC")
+    assert allocator.configure() in ("retain", "default")

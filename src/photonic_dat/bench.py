@@ -30,6 +30,12 @@ def timeit(fn: Callable[[], Any], repeats: int = 5, warmup: int = 2) -> dict[str
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
 
 
+def _allocator() -> str:
+    from .allocator import describe
+
+    return describe()
+
+
 def machine() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
@@ -39,6 +45,7 @@ def machine() -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
+        "allocator": _allocator(),
     }
 
 
@@ -129,7 +136,110 @@ def bench_mesh(repeats: int = 5, sizes: tuple[int, ...] = (64, 256)) -> list[dic
     return out
 
 
-BENCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {"mpnn": bench_mpnn, "mesh": bench_mesh}
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def peak_memory_mb(fn: Callable[[], Any]) -> float:
+    """Peak resident memory (MiB) of the process while running ``fn`` (Linux; nan elsewhere)."""
+    if not _reset_peak_rss():
+        return float("nan")
+    fn()
+    return _peak_rss_mb()
+
+
+def bench_dpnn(repeats: int = 5,
+               cases: tuple[tuple[int, int], ...] = ((100, 64), (200, 64), (400, 16)),
+               layers: int = 5) -> list[dict[str, Any]]:
+    """Diffractive network forward+backward vs a bare FFT reference, same run, same sizes."""
+    from .models.diffractive import DiffractivePNN
+
+    out = []
+    for n, batch in cases:
+        model = DiffractivePNN(n=n, layers=layers, pitch=4e-4, wavelength=7.5e-4, distance=0.03,
+                               init="uniform", seed=0)
+        g = torch.Generator().manual_seed(0)
+        images = torch.rand(batch, 28, 28, generator=g)
+        x = model.encode(images)
+        phases = [torch.rand(n, n, generator=g).mul(6.28).requires_grad_() for _ in range(layers)]
+        h = model._propagator(0, None).transfer_function().detach().clone()
+        m = h.shape[-1]
+
+        def reference(x=x, phases=phases, h=h, m=m, n=n):
+            field = x
+            for k in range(layers + 1):
+                if k > 0:
+                    field = field * torch.polar(torch.ones_like(phases[k - 1]), phases[k - 1])
+                field = torch.fft.ifft2(torch.fft.fft2(field, s=(m, m)) * h)[..., :n, :n]
+            (field.abs() ** 2).sum().backward()
+
+        def ours(model=model, x=x):
+            model.zero_grad()
+            model(x).scores.sum().backward()
+
+        ref = timeit(reference, repeats, 1)
+        t = timeit(ours, repeats, 1)
+        with torch.no_grad():
+            err_field = model(x).planes[-1]
+            field = x
+            for k in range(layers + 1):
+                if k > 0:
+                    field = model.after_plane(k - 1, field, None)
+                field = torch.fft.ifft2(torch.fft.fft2(field, s=(m, m)) * h)[..., :n, :n]
+            rel = float((err_field - field).abs().norm() / field.abs().norm())
+        base = {"bench": "dpnn", "n": n, "batch": batch, "layers": layers}
+        out.append({**base, "case": f"reference FFT chain N={n} batch {batch}", **ref,
+                    "ratio": 1.0, "peak_rss_mb": peak_memory_mb(reference)})
+        out.append({**base, "case": f"DiffractivePNN fwd+bwd N={n} batch {batch}", **t,
+                    "ratio": t["median_s"] / ref["median_s"], "rel_field_error": rel,
+                    "peak_rss_mb": peak_memory_mb(ours)})
+    return out
+
+
+def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
+    """DAT / PAT iteration time on the dpnn-cpu preset (the MPNN ratio is in ``mpnn``)."""
+    from .config import load_config
+    from .models.factory import build_model
+    from .system import SimulatedSystem
+    from .training.run import METHOD_CLASSES
+
+    times = {}
+    for method, internal in (("pat", "none"), ("dat", "unitary")):
+        cfg = load_config("dpnn-cpu", [f"train.method={method}", f"dat.internal_states={internal}",
+                                       "dat.warmup_epochs=0", "errors.shift_std=0.5"])
+        model = build_model(cfg.model, seed=0)
+        system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
+        m = METHOD_CLASSES[method](model, system, cfg)
+        g = torch.Generator().manual_seed(0)
+        images = torch.rand(cfg.train.batch_size, 28, 28, generator=g)
+        labels = torch.randint(0, 10, (cfg.train.batch_size,), generator=g)
+        times[method] = timeit(lambda m=m, i=images, lb=labels: m.step(i, lb, 1), repeats, 1)
+    return [
+        {"bench": "sepn_overhead", "case": "dpnn-cpu pat iteration", **times["pat"], "ratio": 1.0},
+        {"bench": "sepn_overhead", "case": "dpnn-cpu dat w/ IS iteration", **times["dat"],
+         "ratio": times["dat"]["median_s"] / times["pat"]["median_s"]},
+    ]
+
+
+BENCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {
+    "mpnn": bench_mpnn, "mesh": bench_mesh, "dpnn": bench_dpnn, "sepn": bench_sepn_overhead,
+}
 
 
 def run(names: list[str] | None = None, out_dir: str | Path = "results/bench",

@@ -255,12 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .allocator import configure
     from .config import ConfigError
     from .data import DataFormatError, DataNotFoundError
     from .errors import ErrorSpecError
     from .sweep import SweepError
     from .training.loop import TrainingDiverged
 
+    configure()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
