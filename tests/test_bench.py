@@ -27,7 +27,7 @@ def test_mpnn_and_mesh_benchmarks_report_ratios(tmp_path, monkeypatch):
 
 
 def test_dpnn_benchmark_compares_with_the_bare_reference():
-    rows = bench.bench_dpnn(1, ((24, 2),), layers=2)
+    rows = bench.bench_dpnn(1, ((48, 2),), layers=2)
     ref, ours = rows
     assert ref["ratio"] == 1.0 and ours["ratio"] > 0
     assert ours["rel_field_error"] < 1e-5  # the same physics as the bare FFT chain

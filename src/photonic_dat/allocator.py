@@ -3,7 +3,7 @@
 glibc serves large blocks with mmap and returns freed memory to the kernel immediately, so every
 FFT buffer of a diffractive network costs page faults and zeroing (measured here: about half the
 CPU time of a 200 x 200 propagation in the kernel). :func:`configure` keeps freed memory in the
-process instead (the same effect as ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=... 
+process instead (the same effect as ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...
 MALLOC_TOP_PAD_=...``), for our own processes only. It is called by the ``photonic-dat`` command
 unless ``PHOTONIC_DAT_MALLOC=default`` is set; the trade-off is a higher resident memory.
 """
