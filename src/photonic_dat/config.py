@@ -73,6 +73,7 @@ class TrainConfig:
     device: str = "cpu"
     threads: int = 0
     checkpoint_every: int = 0
+    init_from: str | None = None
 
 
 @dataclasses.dataclass
@@ -289,6 +290,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("train.eval_batch_size", t.eval_batch_size, 1)
     _check_range("train.threads", t.threads, 0)
     _check_range("train.checkpoint_every", t.checkpoint_every, 0)
+    if t.init_from is not None and not (Path(t.init_from) / "selected.pt").exists():
+        raise ConfigError(
+            f"train.init_from={t.init_from!r} is not a finished run directory (no selected.pt)"
+        )
     if not (t.device == "cpu" or t.device.startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; allowed: cpu, cuda, cuda:N")
     d = cfg.dat

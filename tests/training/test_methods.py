@@ -136,3 +136,15 @@ def test_pat_and_dat_beat_direct_deployment(mnist_small, tmp_path):
     assert direct["model_test_acc"] - direct["physical_test_acc"] > 0.05
     assert pat["physical_test_acc"] > direct["physical_test_acc"] + 0.03
     assert dat["physical_test_acc"] > direct["physical_test_acc"] + 0.03
+
+
+def test_init_from_starts_at_a_trained_network(mnist_small, tmp_path):
+    first = train(small_cfg("insilico", train={"epochs": 1}), tmp_path / "a", data=mnist_small,
+                  progress=False)
+    cfg = small_cfg("pat", train={"epochs": 1, "lr": 1e-9, "init_from": str(tmp_path / "a")})
+    again = train(cfg, tmp_path / "b", data=mnist_small, progress=False)
+    assert again["physical_test_acc"] == pytest.approx(first["physical_test_acc"], abs=0.01)
+    from photonic_dat.config import ConfigError
+
+    with pytest.raises(ConfigError, match="not a finished run directory"):
+        small_cfg("pat", train={"init_from": str(tmp_path / "nope")})

@@ -66,6 +66,9 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = F
     data = data if data is not None else load_data(cfg)
     device = cfg.train.device
     model = build_model(cfg.model, seed=cfg.train.seed).to(device)
+    if cfg.train.init_from:
+        start = torch.load(Path(cfg.train.init_from) / "selected.pt", weights_only=False)
+        model.load_state_dict(start["model"])
     system = build_system(cfg, model)
     torch.manual_seed(cfg.train.seed)
     method = METHOD_CLASSES[cfg.train.method](model, system, cfg)
