@@ -16,6 +16,7 @@ TINY = ["--set", "dataset.train_subset=600", "--set", "dataset.test_subset=300",
 def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "insilico"
     assert main(["train", "mpnn-mnist", "--epochs", "2", "--out", str(out), "--quiet", *TINY]) == 0
+    assert (out / "figures" / "curves.png").exists()  # figures are written at the end of a run
     return out
 
 

@@ -8,7 +8,7 @@ from photonic_dat.cli import main
 @pytest.fixture(scope="module")
 def dat_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("viz") / "dat"
-    argv = ["train", "demo", "--method", "dat", "--epochs", "2", "--out", str(out), "--quiet",
+    argv = ["train", "demo", "--method", "dat", "--epochs", "2", "--out", str(out), "--quiet", "--no-plot",
             "--set", "dataset.train_subset=300", "--set", "dataset.test_subset=100",
             "--set", "dataset.val_size=100", "--set", "model.modes=16",
             "--set", "dat.warmup_epochs=1"]

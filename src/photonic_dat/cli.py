@@ -64,7 +64,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if distributed.is_main():
         print(json.dumps(summary, indent=2))
+        if not args.no_plot:
+            _plot_quietly(summary["run_dir"])
     return 0
+
+
+def _plot_quietly(run_dir: str) -> None:
+    """Figures at the end of a run; a plotting problem never fails a finished training."""
+    try:
+        from .viz import plot_run
+
+        plot_run(run_dir)
+        print(f"figures: {Path(run_dir) / 'figures'}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - figures are a convenience
+        print(f"photonic-dat: warning: no figures ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -194,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="run directory (default runs/<preset>-<method>-...)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--no-plot", action="store_true", help="skip the figures at the end")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="deploy a trained run on systems with given errors")

@@ -160,8 +160,9 @@ def train_command(spec: SweepSpec, job: Job, epochs: int | None) -> list[str]:
     for k, v in sets.items():
         args += ["--set", f"{k}={json.dumps(v) if isinstance(v, list) else v}"]
     if (job.run_dir / "checkpoint.pt").exists() and (job.run_dir / "config.yaml").exists():
-        return [*base, "--resume", str(job.run_dir), "--quiet"]
-    return [*base, spec.presets[job.dataset], "--out", str(job.run_dir), "--quiet", *args]
+        return [*base, "--resume", str(job.run_dir), "--quiet", "--no-plot"]
+    return [*base, spec.presets[job.dataset], "--out", str(job.run_dir), "--quiet", "--no-plot",
+            *args]
 
 
 def _run_train(spec: SweepSpec, job: Job, epochs: int | None) -> tuple[Job, int]:

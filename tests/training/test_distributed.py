@@ -9,7 +9,7 @@ import torch
 
 from photonic_dat.training import checkpoint
 
-ARGS = ["train", "demo", "--method", "dat", "--epochs", "2", "--quiet",
+ARGS = ["train", "demo", "--method", "dat", "--epochs", "2", "--quiet", "--no-plot",
         "--set", "dataset.train_subset=600", "--set", "dataset.test_subset=300",
         "--set", "dataset.val_size=200", "--set", "model.modes=16",
         "--set", "train.batch_size=100", "--set", "train.threads=1",

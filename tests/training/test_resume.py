@@ -13,7 +13,7 @@ from photonic_dat.config import from_dict
 from photonic_dat.training import checkpoint
 from photonic_dat.training.loop import TrainingDiverged
 
-ARGS = ["train", "demo", "--method", "dat", "--epochs", "3", "--quiet",
+ARGS = ["train", "demo", "--method", "dat", "--epochs", "3", "--quiet", "--no-plot",
         "--set", "dataset.train_subset=240", "--set", "dataset.test_subset=100",
         "--set", "dataset.val_size=100", "--set", "model.modes=16",
         "--set", "train.batch_size=60", "--set", "dat.warmup_epochs=1",
@@ -50,7 +50,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(reference, tmp_path, kill_a
     killed = _cli([*ARGS, "--out", str(run)], {"PHOTONIC_DAT_KILL_AFTER": str(kill_after)})
     assert killed.returncode == -9
     assert not (run / "summary.json").exists()
-    resumed = _cli(["train", "--resume", str(run), "--quiet"])
+    resumed = _cli(["train", "--resume", str(run), "--quiet", "--no-plot"])
     assert resumed.returncode == 0, resumed.stderr
     assert _metrics(run) == _metrics(reference)
     ref, got = _final_params(reference), _final_params(run)
