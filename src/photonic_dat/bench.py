@@ -112,6 +112,7 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
 def bench_mesh(repeats: int = 5, sizes: tuple[int, ...] = (64, 256)) -> list[dict[str, Any]]:
     """Building a Clements unitary (fwd, fwd+bwd) vs applying it to a batch of 500."""
     from .mesh import UnitaryMesh
+    from .mesh.mesh import COLUMN_APPLY_MODES
 
     out = []
     for n in sizes:
@@ -127,12 +128,21 @@ def bench_mesh(repeats: int = 5, sizes: tuple[int, ...] = (64, 256)) -> list[dic
             (mesh.unitary().abs() ** 2)[0].sum().backward()
 
         both = timeit(build_bwd, repeats)
+
+        def layer_bwd(mesh=mesh, x=x):
+            mesh.zero_grad()
+            (mesh(x).abs() ** 2)[:, 0].sum().backward()
+
+        layer = timeit(layer_bwd, repeats)
         base = {"bench": "mesh", "modes": n}
         out.append({**base, "case": f"apply U (batch 500), {n} modes", **apply, "ratio": 1.0})
         out.append({**base, "case": f"build U forward, {n} modes", **build,
                     "ratio": build["median_s"] / apply["median_s"]})
         out.append({**base, "case": f"build U forward+backward, {n} modes", **both,
                     "ratio": both["median_s"] / apply["median_s"]})
+        route = "columns" if n >= COLUMN_APPLY_MODES else "unitary"
+        out.append({**base, "case": f"mesh layer fwd+bwd, batch 500, {n} modes ({route})",
+                    **layer, "ratio": layer["median_s"] / apply["median_s"]})
     return out
 
 

@@ -152,3 +152,17 @@ def test_eo_activation_formula():
     assert torch.allclose(act(z), expected, atol=1e-14)
     big = torch.randn(100, dtype=torch.complex64) * 3
     assert torch.all(act(big).abs() <= math.sqrt(0.9) * big.abs() + 1e-6)
+
+
+@pytest.mark.parametrize("kind,n", [("clements", 9), ("reck", 8), ("clements", 130)])
+def test_column_application_equals_the_unitary(kind, n):
+    mesh = UnitaryMesh(n, kind, init="uniform", generator=torch.Generator().manual_seed(2)).double()
+    g = torch.Generator().manual_seed(0)
+    n_mzi = mesh.layout.n_mzi
+    pert = MZIPerturbation(eps1=0.05 * torch.randn(n_mzi, generator=g, dtype=torch.float64),
+                           phi_offset=0.1 * torch.randn(n_mzi, generator=g, dtype=torch.float64),
+                           crosstalk=0.01)
+    x = torch.randn(4, n, dtype=torch.complex128, generator=g)
+    via_u = x @ mesh.unitary(pert).transpose(-1, -2)
+    assert torch.allclose(mesh.apply_columns(x, pert), via_u, atol=1e-10)
+    assert torch.allclose(mesh(x, pert), via_u, atol=1e-10)  # forward picks either route

@@ -4,7 +4,9 @@ The transfer matrix of a mesh is ``U = C_{L-1} ... C_1 C_0 diag(exp(i gamma))``:
 screen ``gamma`` followed by the columns ``C_c`` (each a block-diagonal of 2x2 MZI matrices,
 identity on the modes it does not touch). All column matrices are written at once by one
 scatter, and multiplied by a balanced tree of batched matmuls (log2(L) levels), so one forward
-costs a few batched 64x64 products instead of L sequential in-place updates.
+costs a few batched 64x64 products instead of L sequential in-place updates. The tree costs
+O(L N^3); for wide meshes (N >= ``COLUMN_APPLY_MODES``) the forward instead applies the L
+columns to the fields directly, O(L B N) with a few vector operations per column.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class MZIPerturbation:
     gamma_offset: torch.Tensor | None = None
     crosstalk: float = 0.0
     transmission: torch.Tensor | None = None
+
+
+#: from this many modes on, forward() applies columns to the fields instead of building U
+COLUMN_APPLY_MODES = 128
 
 
 def tree_product(mats: torch.Tensor) -> torch.Tensor:
@@ -102,6 +108,11 @@ class UnitaryMesh(nn.Module):
         left = [key.get((int(c), int(t) - 2), n_mzi) for c, t in zip(col, top, strict=True)]
         right = [key.get((int(c), int(t) + 2), n_mzi) for c, t in zip(col, top, strict=True)]
         self.register_buffer("_left", torch.tensor(left), persistent=False)
+        # per column, the mode each mode couples to (itself where no MZI sits)
+        partner = torch.arange(n).repeat(n_cols, 1)
+        partner[col, top] = top + 1
+        partner[col, top + 1] = top
+        self.register_buffer("_partner", partner, persistent=False)
         self.register_buffer("_right", torch.tensor(right), persistent=False)
 
     @torch.no_grad()
@@ -146,6 +157,31 @@ class UnitaryMesh(nn.Module):
         n = self.layout.modes
         return flat.reshape(self.layout.n_columns, n, n)
 
+    def column_coefficients(self, pert: MZIPerturbation | None = None):
+        """Per column: (diag, off, partner) with out = diag * x + off * x[..., partner].
+
+        Shapes (n_columns, N) for ``diag`` and ``off`` (complex) and ``partner`` (long).
+        """
+        cols = self.columns(pert)
+        n = self.layout.modes
+        idx = torch.arange(n, device=cols.device)
+        diag = cols[:, idx, idx]
+        partner = self._partner
+        off = torch.gather(cols, 2, partner.unsqueeze(-1)).squeeze(-1)
+        off = torch.where(partner == idx, torch.zeros_like(off), off)
+        return diag, off, partner
+
+    def apply_columns(self, x: torch.Tensor, pert: MZIPerturbation | None = None) -> torch.Tensor:
+        """Propagate ``x`` (..., N) column by column (no N x N unitary is formed)."""
+        gamma = self.gamma
+        if pert is not None and pert.gamma_offset is not None:
+            gamma = gamma + pert.gamma_offset
+        y = x * torch.polar(torch.ones_like(gamma), gamma)
+        diag, off, partner = self.column_coefficients(pert)
+        for c in range(diag.shape[0]):
+            y = diag[c] * y + off[c] * y[..., partner[c]]
+        return y
+
     def unitary(self, pert: MZIPerturbation | None = None) -> torch.Tensor:
         """Transfer matrix U (N, N) of the mesh, acting on column vectors: out = U @ in."""
         gamma = self.gamma
@@ -156,4 +192,6 @@ class UnitaryMesh(nn.Module):
 
     def forward(self, x: torch.Tensor, pert: MZIPerturbation | None = None) -> torch.Tensor:
         """Propagate fields ``x`` (..., N) through the mesh: returns (..., N)."""
+        if self.layout.modes >= COLUMN_APPLY_MODES:
+            return self.apply_columns(x, pert)
         return x @ self.unitary(pert).transpose(-1, -2)
