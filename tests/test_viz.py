@@ -24,3 +24,15 @@ def test_plot_writes_every_figure(dat_run, capsys):
             path = dat_run / "figures" / f"{name}{ext}"
             assert path.stat().st_size > 2000, path
     assert len(capsys.readouterr().out.splitlines()) == len(names)
+
+
+def test_plot_of_a_diffractive_run_shows_its_masks(tmp_path, capsys):
+    out = tmp_path / "dpnn"
+    argv = ["train", "dpnn-cpu", "--method", "dat", "--epochs", "1", "--out", str(out), "--quiet",
+            "--set", "model.n=32", "--set", "model.padding=3", "--set", "model.layers=2",
+            "--set", "dataset.train_subset=64", "--set", "dataset.test_subset=32",
+            "--set", "dataset.val_size=32", "--set", "train.batch_size=32",
+            "--set", "dat.internal_states=unitary", "--set", "errors.shift_std=0.5"]
+    assert main(argv) == 0  # figures are written at the end of the run
+    for name in ("curves", "confusion_physical", "phases", "planes", "sepn_corrections"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 2000, name

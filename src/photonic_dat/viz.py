@@ -106,6 +106,21 @@ def plot_mesh_phases(model, path: Path) -> Path:
     return _save(fig, path)
 
 
+def plot_mask_phases(model, path: Path) -> Path:
+    """The trained phase mask of every diffractive layer (rad, wrapped to [0, 2pi))."""
+    plt = _plt()
+    masks = list(model.masks)
+    fig, axes = plt.subplots(1, len(masks), figsize=(3.0 * len(masks), 2.8), squeeze=False)
+    for k, mask in enumerate(masks):
+        ax = axes[0][k]
+        img = (mask.phase.detach().cpu() % (2 * math.pi)).numpy()
+        im = ax.imshow(img, cmap="twilight", vmin=0, vmax=2 * math.pi, interpolation="nearest")
+        ax.set(title=f"mask {k + 1}", xticks=[], yticks=[])
+        fig.colorbar(im, ax=ax, fraction=0.046, label="rad")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _as_image(v: torch.Tensor, shape) -> torch.Tensor:
     return v.reshape(*shape).detach().cpu()
 
@@ -189,8 +204,8 @@ def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
                                 f"physical system (acc {acc:.3f})"))
     if hasattr(selected, "meshes"):
         paths.append(plot_mesh_phases(selected, out / "phases"))
-    elif hasattr(selected, "plot_masks"):
-        paths.append(selected.plot_masks(out / "phases"))
+    elif hasattr(selected, "masks"):
+        paths.append(plot_mask_phases(selected, out / "phases"))
     state = torch.load(run_dir / "selected.pt", weights_only=False)
     sepns = None
     if state.get("sepns"):
