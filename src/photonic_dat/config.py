@@ -85,6 +85,7 @@ class DATConfig:
     warmup_epochs: int = 20
     internal_states: str = "none"
     fuse_internal: bool = True
+    sim_to_physical: bool = True
 
 
 @dataclasses.dataclass

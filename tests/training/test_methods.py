@@ -148,3 +148,16 @@ def test_init_from_starts_at_a_trained_network(mnist_small, tmp_path):
 
     with pytest.raises(ConfigError, match="not a finished run directory"):
         small_cfg("pat", train={"init_from": str(tmp_path / "nope")})
+
+
+def test_similarity_gradient_reaches_physical_parameters_only_when_asked(mnist_small):
+    images, labels = mnist_small.train
+    grads = {}
+    for flag in (True, False):
+        cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat={"sim_to_physical": flag})
+        model = build_model(cfg.model, seed=0)
+        dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+        dat.step(images[:50], labels[:50], epoch=0)
+        grads[flag] = torch.cat([p.grad.flatten() for p in model.parameters()])
+    # same task gradient; the difference is the similarity gradient
+    assert not torch.allclose(grads[True], grads[False])

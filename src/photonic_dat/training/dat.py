@@ -5,7 +5,8 @@ Per iteration, with one measurement of the physical system on the batch:
 1. *Similarity step*: the numerical model (ideal physics + one SEPN per plane, weight 1) is fitted
    to the measurement: MSE between the model's and the measured class scores, plus (with
    internal states) MSE between L2-normalised intensities at every internal plane. The SEPN
-   optimiser steps; the physical parameters keep this gradient for the task step.
+   optimiser steps; the physical parameters keep this gradient for the task step (as in the
+   paper's code; ``dat.sim_to_physical: false`` drops it).
    ``separable``: before that, each SEPN is also fitted to its own layer, probed alone with
    ``measure_layer`` on the model's input to that layer.
 2. *Task step*: forward again with the SEPN weight w (0 during the warm-up epochs, then 1) and
@@ -96,7 +97,12 @@ class DAT(Method):
                                                model.normalise_plane(inten))
         if not torch.isfinite(loss_sim):
             raise NonFiniteError(f"the similarity loss is {float(loss_sim)}")
-        loss_sim.backward()
+        if self.cfg.dat.sim_to_physical:
+            loss_sim.backward()  # the paper: physical parameters keep this gradient too
+        else:
+            sepn_params = list(self.sepns.parameters())
+            for p, g in zip(sepn_params, torch.autograd.grad(loss_sim, sepn_params), strict=True):
+                p.grad = g
         step_optimizer(self.sepn_opt)
 
         # 2. task: fused states, gradient into the physical parameters only
