@@ -62,8 +62,11 @@ def test_same_seed_and_draw_meet_the_same_system(tiny_spec, tmp_path):
     seeds = {(j.variant, j.seed, j.draw, j.error_seed) for j in jobs if j.errors}
     for _, seed, draw, es in seeds:
         assert es == seed + 100 * draw
-    cmd = train_command(load_spec(tiny_spec), [j for j in jobs if j.variant == "pat"][0], 3)
+    spec = load_spec(tiny_spec)
+    spec.overrides["train.device"] = "cuda"
+    cmd = train_command(spec, [j for j in jobs if j.variant == "pat"][0], 3)
     assert "train.epochs=3" in cmd and "system.error_seed=0" in cmd
+    assert "train.device=cuda" in cmd
 
 
 def test_bad_specs_and_arguments_end_in_one_line(tmp_path, capsys):

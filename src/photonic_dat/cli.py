@@ -120,6 +120,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .sweep import collect, load_spec, run_sweep
 
     spec = load_spec(args.spec)
+    for item in args.set or []:
+        if "=" not in item:
+            raise UserError(f"--set {item!r} must look like section.key=value")
+        key, value = item.split("=", 1)
+        import yaml
+
+        spec.overrides[key.strip()] = yaml.safe_load(value)
     for name in ("seeds", "draws", "epochs", "jobs"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -234,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
     r.add_argument("--jobs", type=int, help="parallel worker processes (one thread each)")
     r.add_argument("--only", help="comma-separated method labels of the spec to run")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="config override for every point, e.g. --set train.device=cuda")
     r.add_argument("--out", default="runs/sweeps", help="root of the point run directories")
     r.add_argument("--report-dir", help="where CSV/figure/Markdown go (default: --out)")
     r.add_argument("--report-only", action="store_true", help="only collect and report")
