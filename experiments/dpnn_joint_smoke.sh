@@ -3,7 +3,9 @@
 # systematic error (per-mask lateral shift std 0.5 px, gap-distance error std 2 %, fabrication
 # phase error std 0.3 rad with 2 px correlation; error seed 0): direct deployment of the
 # in-silico network vs PAT and DAT w/ IS, both started from the in-silico network (a lab would
-# do the same) and trained on the hardware for a few epochs on a 10k-image subset.
+# do the same) and trained on the hardware for 8 epochs on a 10k-image subset. (The committed
+# runs were first run for 3 epochs, then continued with `train --resume RUN --set
+# train.epochs=8`; resumption is exact, so this is the same as running 8 epochs at once.)
 # Resumable: finished runs are skipped. Usage: bash experiments/dpnn_joint_smoke.sh
 set -euo pipefail
 PD=${PD:-.venv/bin/photonic-dat}
@@ -12,7 +14,7 @@ IS=$OUT/runs/insilico-mnist-s0
 ERR=(--set errors.shift_std=0.5 --set errors.distance_std=0.02 --set errors.fab_phase_std=0.3
      --set errors.fab_corr_length=2 --set system.error_seed=0)
 HW=(--set train.init_from=$IS --set dataset.train_subset=10000 --set train.threads=1
-    --set train.checkpoint_every=50 --set train.lr=0.003 --epochs 3)
+    --set train.checkpoint_every=50 --set train.lr=0.003 --epochs 8)
 [ -f $IS/summary.json ] || $PD train dpnn-cpu --epochs 6 --set train.threads=1 --out $IS --quiet
 for m in pat dat; do
   run=$OUT/runs/joint-$m-mnist-s0

@@ -61,7 +61,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = F
     distributed.init_from_env(cfg.train.device)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume and distributed.is_main():
+    if distributed.is_main():  # on resume too: --set overrides change the resolved config
         atomic_write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), run_dir / "config.yaml")
     data = data if data is not None else load_data(cfg)
     device = cfg.train.device
