@@ -161,3 +161,12 @@ def test_similarity_gradient_reaches_physical_parameters_only_when_asked(mnist_s
         grads[flag] = torch.cat([p.grad.flatten() for p in model.parameters()])
     # same task gradient; the difference is the similarity gradient
     assert not torch.allclose(grads[True], grads[False])
+
+
+def test_zero_initialised_sepns_start_as_the_ideal_model(mnist_small):
+    cfg = small_cfg("dat", dat={"sepn_zero_init": True})
+    model = build_model(cfg.model, seed=0)
+    dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+    x = model.encode(mnist_small.train[0][:8])
+    with torch.no_grad():
+        assert torch.equal(model(x, sepns=dat.sepns, sepn_weight=1.0).scores, model(x).scores)

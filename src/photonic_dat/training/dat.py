@@ -35,10 +35,7 @@ class DAT(Method):
         device = next(model.parameters()).device
         sepns = []
         for _ in range(model.n_planes):
-            net = build_sepn(d.sepn, tuple(d.sepn_features))
-            if d.sepn_zero_init and hasattr(net, "zero_output_"):
-                net.zero_output_()
-            sepns.append(net)
+            sepns.append(build_sepn(d.sepn, tuple(d.sepn_features), zero_output=d.sepn_zero_init))
         self.sepns = nn.ModuleList(sepns).to(device)
         self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
         self.sepn_sched = torch.optim.lr_scheduler.StepLR(
