@@ -33,6 +33,11 @@ class ErrorSpec:
             if value != value or value in (float("inf"), float("-inf")):
                 raise ErrorSpecError(f"errors.{f.name}={value!r} must be a finite number")
 
+    def _require_non_negative(self, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) < 0:
+                raise ErrorSpecError(f"errors.{name}={getattr(self, name)} must be >= 0")
+
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]

@@ -61,10 +61,8 @@ class DiffractiveErrorSpec(ErrorSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("shift_std", "distance_std", "rotation_std", "fab_phase_std",
-                     "fab_corr_length", "beam_waist", "gain_std"):
-            if getattr(self, name) < 0:
-                raise ErrorSpecError(f"errors.{name}={getattr(self, name)} must be >= 0")
+        self._require_non_negative("shift_std", "distance_std", "rotation_std", "fab_phase_std",
+                                   "fab_corr_length", "beam_waist", "gain_std")
         if self.distance_std >= 0.25:
             raise ErrorSpecError(
                 f"errors.distance_std={self.distance_std} is too large: relative gap errors must "

@@ -36,9 +36,8 @@ class MeshErrorSpec(ErrorSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("bs_std", "phase_std", "gamma_std", "loss_db_mean", "loss_db_std"):
-            if getattr(self, name) < 0:
-                raise ErrorSpecError(f"errors.{name}={getattr(self, name)} must be >= 0")
+        self._require_non_negative("bs_std", "phase_std", "gamma_std", "loss_db_mean",
+                                   "loss_db_std")
         if self.bs_std >= 0.5:
             raise ErrorSpecError(
                 f"errors.bs_std={self.bs_std} is too large: split-ratio errors must stay in (-1, 1);"
