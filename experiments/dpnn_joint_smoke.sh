@@ -16,14 +16,25 @@ ERR=(--set errors.shift_std=0.5 --set errors.distance_std=0.02 --set errors.fab_
 HW=(--set train.init_from=$IS --set dataset.train_subset=10000 --set train.threads=1
     --set train.checkpoint_every=50 --set train.lr=0.003 --epochs 8)
 [ -f $IS/summary.json ] || $PD train dpnn-cpu --epochs 6 --set train.threads=1 --out $IS --quiet
-for m in pat dat; do
-  run=$OUT/runs/joint-$m-mnist-s0
+DAT=(--method dat --set dat.internal_states=unitary --set dat.warmup_epochs=1)
+# name | method and options. `dat-mseplane` is the first run (session 1), kept for comparison:
+# per-pixel-mean plane loss (the paper's MPNN choice) and randomly initialised SEPNs.
+VARIANTS=(
+  "pat|--method pat"
+  "dat-mseplane|${DAT[*]} --set dat.plane_loss=mse --set dat.sepn_zero_init=false"
+  "dat|${DAT[*]} --set dat.plane_loss=l2 --set dat.sepn_zero_init=true"
+  "dat-outfuse|${DAT[*]} --set dat.plane_loss=l2 --set dat.sepn_zero_init=true --set dat.fuse_internal=false --set dat.shared_forward=true"
+)
+ONLY=${ONLY:-}   # e.g. ONLY=dat-outfuse runs one variant
+for v in "${VARIANTS[@]}"; do
+  name=${v%%|*}; read -r -a extra <<< "${v#*|}"
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && continue
+  run=$OUT/runs/joint-$name-mnist-s0
   [ -f $run/summary.json ] && continue
   if [ -f $run/checkpoint.pt ]; then $PD train --resume $run --quiet; continue; fi
-  extra=()
-  [ $m = dat ] && extra=(--set dat.internal_states=unitary --set dat.warmup_epochs=1)
-  $PD train dpnn-cpu --method $m "${ERR[@]}" "${HW[@]}" "${extra[@]}" --out $run --quiet
+  $PD train dpnn-cpu "${extra[@]}" "${ERR[@]}" "${HW[@]}" --out $run --quiet
 done
+[ -n "$ONLY" ] && exit 0
 $PD evaluate $IS --errors "shift_std=0.5;distance_std=0.02;fab_phase_std=0.3;fab_corr_length=2" \
   --csv $OUT/deploy/joint-direct-mnist-s0.csv --quiet
 $PD evaluate $IS --csv $OUT/deploy/error-free-mnist-s0.csv --quiet

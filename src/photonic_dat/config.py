@@ -19,6 +19,7 @@ import yaml
 from .errors import ERROR_SPECS, ErrorSpecError
 
 METHODS = ("insilico", "noise_aware", "pat", "dat")
+PLANE_LOSSES = ("mse", "l2")
 INTERNAL_STATES = ("none", "unitary", "separable")
 
 
@@ -86,6 +87,8 @@ class DATConfig:
     internal_states: str = "none"
     fuse_internal: bool = True
     sim_to_physical: bool = True
+    plane_loss: str = "mse"
+    shared_forward: bool = False
 
 
 @dataclasses.dataclass
@@ -300,6 +303,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     d = cfg.dat
     _check_choice("dat.sepn", d.sepn, ("unet", "resnet"))
     _check_choice("dat.internal_states", d.internal_states, INTERNAL_STATES)
+    _check_choice("dat.plane_loss", d.plane_loss, PLANE_LOSSES)
     _check_range("dat.sepn_lr", d.sepn_lr, 0, lo_open=True)
     _check_range("dat.warmup_epochs", d.warmup_epochs, 0)
     if not d.sepn_features or any(f < 1 for f in d.sepn_features):

@@ -170,3 +170,43 @@ def test_zero_initialised_sepns_start_as_the_ideal_model(mnist_small):
     x = model.encode(mnist_small.train[0][:8])
     with torch.no_grad():
         assert torch.equal(model(x, sepns=dat.sepns, sepn_weight=1.0).scores, model(x).scores)
+
+
+def test_shared_forward_matches_two_forwards_when_the_sepns_stand_still(mnist_small):
+    images, labels = mnist_small.train
+    params, stats = {}, {}
+    for shared in (False, True):
+        cfg = small_cfg("dat", errors={"phase_std": 0.1},
+                        dat={"fuse_internal": False, "shared_forward": shared})
+        model = build_model(cfg.model, seed=0)
+        dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+        dat.sepn_opt.param_groups[0]["lr"] = 0.0  # SEPNs unchanged by the similarity step
+        stats[shared] = dat.step(images[:50], labels[:50], epoch=1)  # SEPN weight 1
+        params[shared] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert stats[True]["loss"] == pytest.approx(stats[False]["loss"], rel=1e-5)
+    assert stats[True]["loss_sim"] == pytest.approx(stats[False]["loss_sim"], rel=1e-5)
+    torch.testing.assert_close(params[True], params[False], rtol=1e-5, atol=1e-6)
+
+
+def test_l2_plane_loss_is_the_pixel_count_times_the_mse(mnist_small):
+    x = mnist_small.train[0][:16]
+    losses = {}
+    for kind in ("mse", "l2"):
+        cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat={"plane_loss": kind})
+        model = build_model(cfg.model, seed=0)
+        system = SimulatedSystem(model, cfg.error_spec())
+        dat = METHOD_CLASSES["dat"](model, system, cfg)
+        field = model.encode(x)
+        with torch.no_grad():
+            plane = model(field).planes[0]
+            losses[kind] = float(dat._plane_loss(plane, system.measure(field, internal=True)
+                                                 .internal[0]))
+    assert losses["mse"] > 0
+    assert losses["l2"] == pytest.approx(64 * losses["mse"], rel=1e-5)
+
+
+def test_unknown_plane_loss_is_a_config_error():
+    from photonic_dat.config import ConfigError
+
+    with pytest.raises(ConfigError, match="dat.plane_loss"):
+        small_cfg("dat", dat={"plane_loss": "cosine"})

@@ -13,6 +13,18 @@ Per iteration, with one measurement of the physical system on the batch:
    state fusion at the output (and, with internal states, at every measured plane): the loss
    value is the hardware's, the gradient runs through the numerical model. Only the physical
    parameters step.
+
+Options (``dat`` section of the config):
+
+* ``plane_loss``: how an internal plane enters the similarity loss. ``"mse"`` (the paper's MPNN
+  code): mean over pixels of the squared difference of the L2-normalised intensities, so a plane
+  of P pixels weighs about 1/P of a unit-norm mismatch and a 4,096-pixel diffractive plane
+  almost nothing beside the class scores. ``"l2"``: the squared distance of the normalised
+  intensities summed over pixels (in [0, 2] whatever the plane size), i.e. ``P x "mse"``.
+* ``shared_forward``: when the task step would repeat the similarity forward (SEPN weight 1 and
+  fusion at the output only), compute both losses on one forward pass; the task gradient then
+  sees the SEPNs as they were before this iteration's similarity update (one Adam step earlier).
+  Saves one forward of the physics and the SEPNs per iteration.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models.fusion import fuse
 from ..sepn import build_sepn, sepn_name
 from .methods import Method, NonFiniteError, check_measurement, step_optimizer
 
@@ -64,13 +77,36 @@ class DAT(Method):
             with torch.no_grad():
                 ideal = model.propagate(k, field_in, None)
             pred = ideal + model.apply_sepn(k, self.sepns[k], ideal)
-            loss = self.mse(model.normalise_plane(pred.real**2 + pred.imag**2),
-                            model.normalise_plane(measured))
+            loss = self._plane_loss(pred, measured)
             self.sepn_opt.zero_grad(set_to_none=True)
             loss.backward()
             step_optimizer(self.sepn_opt)
             total += float(loss.detach())
         return total
+
+    def _plane_loss(self, field: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
+        model = self.model
+        diff = (model.normalise_plane(field.real**2 + field.imag**2)
+                - model.normalise_plane(measured))
+        per_sample = (diff**2).sum(dim=1)
+        if self.cfg.dat.plane_loss == "mse":
+            per_sample = per_sample / diff.shape[1]
+        return per_sample.mean()
+
+    def _similarity_loss(self, trace, meas, use_is: bool) -> torch.Tensor:
+        loss = self.mse(trace.scores, self.model.readout(meas.output))
+        if use_is:
+            for k, inten in enumerate(meas.internal or []):
+                loss = loss + self._plane_loss(trace.planes[k], inten)
+        if not torch.isfinite(loss):
+            raise NonFiniteError(f"the similarity loss is {float(loss)}")
+        return loss
+
+    def _task_loss(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        loss = self.loss_fn(scores, labels)
+        if not torch.isfinite(loss):
+            raise NonFiniteError(f"the task loss is {float(loss)}")
+        return loss
 
     def step(self, images, labels, epoch):
         model, system = self.model, self.system
@@ -81,45 +117,46 @@ class DAT(Method):
         stats: dict[str, float] = {}
         if self.internal == "separable":
             stats["loss_sep"] = self._separable_fit(x)
-
-        # 1. similarity: numerical model (SEPN on) vs measurement
+        params = [p for p in model.parameters() if p.requires_grad]
+        sepn_params = list(self.sepns.parameters())
+        w = self.sepn_weight(epoch)
+        fuse_all = use_is and self.fuse_internal
+        shared = self.cfg.dat.shared_forward and w == 1.0 and not fuse_all
         self.opt.zero_grad(set_to_none=True)
         self.sepn_opt.zero_grad(set_to_none=True)
+
+        # 1. similarity: numerical model (SEPN on) vs measurement
         trace = model(x, sepns=self.sepns, sepn_weight=1.0)
-        loss_sim = self.mse(trace.scores, model.readout(meas.output))
-        if use_is:
-            for k, inten in enumerate(meas.internal or []):
-                pred = trace.planes[k].real ** 2 + trace.planes[k].imag ** 2
-                loss_sim = loss_sim + self.mse(model.normalise_plane(pred),
-                                               model.normalise_plane(inten))
-        if not torch.isfinite(loss_sim):
-            raise NonFiniteError(f"the similarity loss is {float(loss_sim)}")
+        loss_sim = self._similarity_loss(trace, meas, use_is)
+        task_grads = None
+        if shared:  # task loss on the same forward: fuse the output plane only
+            out = fuse(trace.planes[-1], meas.output)
+            scores = model.readout(out.real**2 + out.imag**2)
+            loss_task = self._task_loss(scores, labels)
+            task_grads = torch.autograd.grad(loss_task, params, retain_graph=True)
         if self.cfg.dat.sim_to_physical:
             loss_sim.backward()  # the paper: physical parameters keep this gradient too
         else:
-            sepn_params = list(self.sepns.parameters())
             for p, g in zip(sepn_params, torch.autograd.grad(loss_sim, sepn_params), strict=True):
                 p.grad = g
         step_optimizer(self.sepn_opt)
 
         # 2. task: fused states, gradient into the physical parameters only
-        w = self.sepn_weight(epoch)
-        measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [meas.output]
-        if use_is and self.fuse_internal:
-            measured = meas.planes()
-        trace = model(x, sepns=self.sepns, sepn_weight=w, measured=measured)
-        loss_task = self.loss_fn(trace.scores, labels)
-        if not torch.isfinite(loss_task):
-            raise NonFiniteError(f"the task loss is {float(loss_task)}")
-        params = [p for p in model.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(loss_task, params)
-        for p, g in zip(params, grads, strict=True):
+        if not shared:
+            measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [meas.output]
+            if fuse_all:
+                measured = meas.planes()
+            trace = model(x, sepns=self.sepns, sepn_weight=w, measured=measured)
+            scores = trace.scores
+            loss_task = self._task_loss(scores, labels)
+            task_grads = torch.autograd.grad(loss_task, params)
+        for p, g in zip(params, task_grads, strict=True):
             p.grad = g if p.grad is None else p.grad + g
         step_optimizer(self.opt)
         stats.update(
             loss=float(loss_task.detach()),
             loss_sim=float(loss_sim.detach()),
-            train_acc=float((trace.scores.argmax(1) == labels).float().mean()),
+            train_acc=float((scores.argmax(1) == labels).float().mean()),
         )
         return stats
 
