@@ -49,7 +49,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _mpnn_setup(method: str, internal: str = "none", features=(4, 8, 16), batch: int = 500):
+FAST_DAT = {"fuse_internal": False, "shared_forward": True}  # output fusion, one forward
+BF16 = {"sepn_dtype": "bfloat16"}
+
+
+def _mpnn_setup(method: str, internal: str = "none", features=(4, 8, 16), batch: int = 500,
+                dat: dict | None = None):
     from .config import from_dict
     from .models.factory import build_model
     from .system import SimulatedSystem
@@ -58,7 +63,8 @@ def _mpnn_setup(method: str, internal: str = "none", features=(4, 8, 16), batch:
     cfg = from_dict({
         "errors": {"phase_std": 0.08},
         "train": {"method": method, "batch_size": batch},
-        "dat": {"internal_states": internal, "sepn_features": list(features), "warmup_epochs": 0},
+        "dat": {"internal_states": internal, "sepn_features": list(features), "warmup_epochs": 0,
+                **(dat or {})},
     })
     model = build_model(cfg.model, seed=0)
     system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
@@ -87,12 +93,17 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
     ref = timeit(floor, repeats)
     out = [{"bench": "mpnn_iteration", "case": "reference: 3 batched 64x64 matmuls fwd+bwd",
             **ref, "ratio": 1.0}]
-    cases = [("insilico", "insilico", "none", (4, 8, 16)), ("pat", "pat", "none", (4, 8, 16)),
-             ("dat w/o IS (4k)", "dat", "none", (4, 6, 8)),
-             ("dat w/ IS (10k)", "dat", "unitary", (4, 8, 16)),
-             ("dat separable (10k)", "dat", "separable", (4, 8, 16))]
-    for label, method, internal, feats in cases:
-        m, images, labels = _mpnn_setup(method, internal, feats, batch)
+    cases = [("insilico", "insilico", "none", (4, 8, 16), None),
+             ("pat", "pat", "none", (4, 8, 16), None),
+             ("dat w/o IS (4k)", "dat", "none", (4, 6, 8), None),
+             ("dat w/ IS (10k)", "dat", "unitary", (4, 8, 16), None),
+             ("dat w/ IS (10k), output fusion, shared forward", "dat", "unitary", (4, 8, 16),
+              FAST_DAT),
+             ("dat w/ IS (10k), output fusion, shared forward, bf16 SEPN", "dat", "unitary",
+              (4, 8, 16), {**FAST_DAT, **BF16}),
+             ("dat separable (10k)", "dat", "separable", (4, 8, 16), None)]
+    for label, method, internal, feats, dat in cases:
+        m, images, labels = _mpnn_setup(method, internal, feats, batch, dat)
         t = timeit(lambda m=m, images=images, labels=labels: m.step(images, labels, epoch=1),
                    repeats)
         out.append({"bench": "mpnn_iteration", "case": label, **t,
@@ -104,8 +115,9 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
     out.append({"bench": "mpnn_iteration", "case": f"physical evaluation of {n_eval} samples", **t,
                 "ratio": t["median_s"] / ref["median_s"]})
     by = {r["case"]: r["median_s"] for r in out}
-    out.append({"bench": "sepn_overhead", "case": "mpnn: dat w/ IS / pat",
-                "ratio": by["dat w/ IS (10k)"] / by["pat"]})
+    for label in [c[0] for c in cases if c[0].startswith("dat w/ IS")]:
+        out.append({"bench": "sepn_overhead", "case": f"mpnn: {label} / pat",
+                    "ratio": by[label] / by["pat"]})
     return out
 
 
@@ -229,22 +241,24 @@ def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
     from .system import SimulatedSystem
     from .training.run import METHOD_CLASSES
 
+    fast = [f"dat.{k}={str(v).lower()}" for k, v in {**FAST_DAT}.items()]
+    cases = {"pat": ("pat", []), "dat w/ IS": ("dat", []),
+             "dat w/ IS, output fusion, shared forward": ("dat", fast),
+             "dat w/ IS, output fusion, shared forward, bf16 SEPN": ("dat", [*fast,
+                                                                        "dat.sepn_dtype=bfloat16"])}
     times = {}
-    for method, internal in (("pat", "none"), ("dat", "unitary")):
-        cfg = load_config("dpnn-cpu", [f"train.method={method}", f"dat.internal_states={internal}",
-                                       "dat.warmup_epochs=0", "errors.shift_std=0.5"])
+    for label, (method, extra) in cases.items():
+        cfg = load_config("dpnn-cpu", [f"train.method={method}", "dat.internal_states=unitary",
+                                       "dat.warmup_epochs=0", "errors.shift_std=0.5", *extra])
         model = build_model(cfg.model, seed=0)
         system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
         m = METHOD_CLASSES[method](model, system, cfg)
         g = torch.Generator().manual_seed(0)
         images = torch.rand(cfg.train.batch_size, 28, 28, generator=g)
         labels = torch.randint(0, 10, (cfg.train.batch_size,), generator=g)
-        times[method] = timeit(lambda m=m, i=images, lb=labels: m.step(i, lb, 1), repeats, 1)
-    return [
-        {"bench": "sepn_overhead", "case": "dpnn-cpu pat iteration", **times["pat"], "ratio": 1.0},
-        {"bench": "sepn_overhead", "case": "dpnn-cpu dat w/ IS iteration", **times["dat"],
-         "ratio": times["dat"]["median_s"] / times["pat"]["median_s"]},
-    ]
+        times[label] = timeit(lambda m=m, i=images, lb=labels: m.step(i, lb, 1), repeats, 1)
+    return [{"bench": "sepn_overhead", "case": f"dpnn-cpu {label} iteration", **t,
+             "ratio": t["median_s"] / times["pat"]["median_s"]} for label, t in times.items()]
 
 
 BENCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {

@@ -88,6 +88,7 @@ class DATConfig:
     fuse_internal: bool = True
     sim_to_physical: bool = True
     plane_loss: str = "mse"
+    sepn_dtype: str = "float32"
     shared_forward: bool = False
 
 
@@ -304,6 +305,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_choice("dat.sepn", d.sepn, ("unet", "resnet"))
     _check_choice("dat.internal_states", d.internal_states, INTERNAL_STATES)
     _check_choice("dat.plane_loss", d.plane_loss, PLANE_LOSSES)
+    _check_choice("dat.sepn_dtype", d.sepn_dtype, ("float32", "bfloat16"))
     _check_range("dat.sepn_lr", d.sepn_lr, 0, lo_open=True)
     _check_range("dat.warmup_epochs", d.warmup_epochs, 0)
     if not d.sepn_features or any(f < 1 for f in d.sepn_features):

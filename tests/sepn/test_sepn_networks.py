@@ -196,3 +196,28 @@ def test_unet_fits_residual_mapping():
         last = (m(x) - target).abs().pow(2).mean().item()
     print(f"fit: {first:.3e} -> {last:.3e}")
     assert last < first / 5, (first, last)
+
+
+@pytest.mark.parametrize("kind,features", [("unet", (4, 8, 16)), ("resnet", (4,))])
+def test_bfloat16_compute_keeps_float32_parameters_and_stays_close(kind, features):
+    torch.manual_seed(0)
+    exact = build_sepn(kind, features)
+    low = build_sepn(kind, features, dtype="bfloat16")
+    low.load_state_dict(exact.state_dict())
+    z = torch.randn(16, 8, 8, dtype=torch.complex64)
+    ref, out = exact(z), low(z)
+    assert out.dtype == torch.complex64
+    rel = float((out - ref).abs().norm() / ref.abs().norm())
+    assert 0 < rel < 3e-2  # bfloat16 has an 8-bit mantissa: close, but not equal
+    out.abs().pow(2).sum().backward()
+    ref.abs().pow(2).sum().backward()
+    for p_low, p_ref in zip(low.parameters(), exact.parameters(), strict=True):
+        assert p_low.dtype == torch.float32 and p_low.grad.dtype == torch.float32
+    g_low = torch.cat([p.grad.flatten() for p in low.parameters()])
+    g_ref = torch.cat([p.grad.flatten() for p in exact.parameters()])
+    assert float((g_low - g_ref).norm() / g_ref.norm()) < 5e-2
+
+
+def test_unknown_sepn_dtype_is_refused():
+    with pytest.raises(ValueError, match="float32, bfloat16"):
+        build_sepn("unet", (4, 8, 16), dtype="float16")

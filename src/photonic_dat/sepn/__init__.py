@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
 from .base import SEPNBase
@@ -35,6 +36,7 @@ from .unet import ComplexUNet
 SEPN_KINDS = ("unet", "resnet")
 
 __all__ = [
+    "SEPN_DTYPES",
     "SEPN_KINDS",
     "ComplexConv2d",
     "ComplexConvTranspose2d",
@@ -66,12 +68,18 @@ def _normalise(kind: str, features: int | Sequence[int]) -> tuple[str, tuple[int
     return kind, feats
 
 
-def build_sepn(kind: str, features: int | Sequence[int], **kwargs: Any) -> nn.Module:
+SEPN_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
+
+
+def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
+               **kwargs: Any) -> nn.Module:
     """Build a SEPN.
 
     Args:
         kind: ``"unet"`` (features (F1, F2, F3)) or ``"resnet"`` (features (F,) or F).
         features: channel counts, see above.
+        dtype: ``"float32"`` or ``"bfloat16"``, the precision the convolutions run in
+            (:attr:`SEPNBase.compute_dtype`; parameters stay float32).
         **kwargs: passed to the constructor (e.g. ``kernel_size``, ``zero_output``,
             ``blocks``).
 
@@ -80,9 +88,12 @@ def build_sepn(kind: str, features: int | Sequence[int], **kwargs: Any) -> nn.Mo
             tuple of the wrong length.
     """
     kind, feats = _normalise(kind, features)
-    if kind == "unet":
-        return ComplexUNet(features=feats, **kwargs)
-    return ComplexResNet(features=feats[0], **kwargs)
+    if dtype not in SEPN_DTYPES:
+        raise ValueError(f"unknown SEPN dtype {dtype!r}; allowed: {', '.join(SEPN_DTYPES)}")
+    net = (ComplexUNet(features=feats, **kwargs) if kind == "unet"
+           else ComplexResNet(features=feats[0], **kwargs))
+    net.compute_dtype = SEPN_DTYPES[dtype]
+    return net
 
 
 def sepn_name(kind: str, features: int | Sequence[int]) -> str:

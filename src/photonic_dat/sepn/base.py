@@ -15,7 +15,14 @@ class SEPNBase(nn.Module):
     same shape. A real floating input is treated as a field with zero imaginary part. The
     computation itself is :meth:`forward_stacked`, on the real stacked layout (B, 2, H, W)
     ``= [Re ; Im]``, so the complex <-> real conversion happens only here, once per call.
+
+    ``compute_dtype`` (default None: the input's precision) runs the convolutions under
+    ``torch.autocast`` in a lower precision, e.g. ``torch.bfloat16``: the parameters, their
+    gradients and the returned field stay float32. On CPUs with AVX512-BF16 (and on GPUs) this
+    roughly halves the SEPN's cost; elsewhere it can be slower.
     """
+
+    compute_dtype: torch.dtype | None = None
 
     def forward_stacked(self, s: torch.Tensor) -> torch.Tensor:
         """Stacked (B, 2, H, W) -> stacked (B, 2, H, W)."""
@@ -35,7 +42,13 @@ class SEPNBase(nn.Module):
             )
         if not z.is_complex():
             z = torch.complex(z, torch.zeros_like(z))
-        out = from_stacked(self.forward_stacked(to_stacked(z)))
+        s = to_stacked(z)
+        if self.compute_dtype is None or self.compute_dtype == s.dtype:
+            out = from_stacked(self.forward_stacked(s))
+        else:
+            with torch.autocast(s.device.type, dtype=self.compute_dtype):
+                stacked = self.forward_stacked(s)
+            out = from_stacked(stacked.to(s.dtype))
         return out.squeeze(1) if squeeze else out
 
     def num_parameters_complex(self) -> int:

@@ -48,7 +48,8 @@ class DAT(Method):
         device = next(model.parameters()).device
         sepns = []
         for _ in range(model.n_planes):
-            sepns.append(build_sepn(d.sepn, tuple(d.sepn_features), zero_output=d.sepn_zero_init))
+            sepns.append(build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
+                                  zero_output=d.sepn_zero_init))
         self.sepns = nn.ModuleList(sepns).to(device)
         self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
         self.sepn_sched = torch.optim.lr_scheduler.StepLR(
@@ -177,4 +178,5 @@ class DAT(Method):
     def describe(self):
         d = self.cfg.dat
         return {"method": self.name, "internal_states": self.internal,
-                "sepn": sepn_name(d.sepn, tuple(d.sepn_features))}
+                "sepn": sepn_name(d.sepn, tuple(d.sepn_features))
+                + ("-bf16" if d.sepn_dtype == "bfloat16" else "")}
