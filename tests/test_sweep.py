@@ -105,3 +105,47 @@ def test_tiny_sweep_runs_resumes_and_reports(tiny_spec, tmp_path, capsys):
     assert "9 already done, 1 ran" in capsys.readouterr().out
     # an interrupted point (checkpoint, no summary) resumes and finishes identically
     assert json.loads(lost.read_text())["physical_test_acc"] == pytest.approx(first, abs=1e-6)
+
+
+def test_dpnn_specs_expand_and_start_from_the_in_silico_run(tmp_path):
+    from photonic_dat.sweep import error_keys, source_run
+
+    ind = load_spec("dpnn-individual")
+    keys = error_keys(ind)
+    assert len(keys) >= 5 and "shift_std" in keys and "quant_levels" in keys
+    assert all(len([e for e in expand_errors(ind.errors) if k in e]) >= 4 for k in keys)
+    joint = load_spec("dpnn-joint")
+    assert len(expand_errors(joint.errors)) >= 3 and joint.seeds >= 3
+    jobs = plan(joint, tmp_path, seeds=1)
+    dat = next(j for j in jobs if j.variant == "dat_is" and j.kind == "train")
+    source = tmp_path / dat.dataset / "direct_deploy" / "train-s0"
+    assert source_run(joint, dat, tmp_path) == source
+    cmd = train_command(joint, dat, None, tmp_path)
+    assert f"train.init_from={source}" in cmd
+    insilico = next(j for j in jobs if j.variant == "direct_deploy" and j.kind == "train")
+    assert source_run(joint, insilico, tmp_path) is None
+    joint.methods["pat"]["train.init_from"] = "@pat"
+    with pytest.raises(SweepError, match="must name an in-silico method"):
+        source_run(joint, next(j for j in jobs if j.variant == "pat"), tmp_path)
+
+
+def test_report_of_a_non_mpnn_sweep_has_its_own_columns_and_no_paper(tmp_path):
+    from photonic_dat.report import sweep_report
+
+    rows = []
+    for variant, base in (("direct_deploy", 0.5), ("dat_is", 0.9)):
+        for seed in range(2):
+            for shift in (0.5, 1.0):
+                rows.append({"dataset": "mnist", "variant": variant, "seed": seed,
+                             "shift_std": shift, "fab_phase_std": 0.0,
+                             "physical_test_acc": base - 0.1 * shift + 0.01 * seed,
+                             "physical_test_acc_final": base, "model_test_acc": 0.9,
+                             "wall_s": 10.0})
+            rows.append({"dataset": "mnist", "variant": variant, "seed": seed,
+                         "shift_std": 0.5, "fab_phase_std": 0.3, "physical_test_acc": base,
+                         "physical_test_acc_final": base, "model_test_acc": 0.9, "wall_s": 1.0})
+    md = sweep_report("toy", rows, tmp_path, keys=("shift_std", "fab_phase_std")).read_text()
+    assert "| dataset | variant | shift std | fab phase std | n |" in md
+    assert "paper" not in md
+    assert "| mnist | dat_is | 1 | 0 | 2 | 0.805 ± 0.007 |" in md
+    assert (tmp_path / "toy.png").exists()

@@ -117,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import sweep_report
-    from .sweep import collect, load_spec, run_sweep
+    from .sweep import collect, error_keys, load_spec, run_sweep
 
     spec = load_spec(args.spec)
     for item in args.set or []:
@@ -141,7 +141,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     rows = collect(spec, root, seeds=args.seeds, draws=args.draws, only=only)
     command = "photonic-dat reproduce " + " ".join(sys.argv[2:]) if sys.argv[1:2] == [
         "reproduce"] else ""
-    md = sweep_report(spec.name, rows, Path(args.report_dir or args.out), command)
+    md = sweep_report(spec.name, rows, Path(args.report_dir or args.out), command,
+                      keys=error_keys(spec))
     print(f"report: {md}")
     return 0
 

@@ -119,73 +119,103 @@ def _fmt_ms(mean: float, std: float) -> str:
     return "" if mean != mean else f"{mean:.3f} ± {std:.3f}"
 
 
+MPNN_KEYS = ("bs_std", "phase_std")
+
+#: axis labels of the error magnitudes (SI units where they have one)
+KEY_LABELS = {
+    "bs_std": "beam-splitter error std", "phase_std": "phase error std (rad)",
+    "shift_std": "lateral shift std (pixels)", "distance_std": "gap distance error std (relative)",
+    "rotation_std": "in-plane rotation std (deg)", "fab_phase_std": "fabrication phase std (rad)",
+    "response_gamma": "response-curve distortion gamma", "quant_levels": "phase levels",
+    "beam_waist": "illumination beam waist (m)", "gain_std": "detector gain std",
+}
+
+
+def _active(row: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [k for k in keys if float(row.get(k) or 0) != 0]
+
+
+def setting_label(row: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """Short label of an error setting: ``"0.04/0.06"`` for MPNN pairs, else ``key=value`` parts."""
+    if tuple(keys) == MPNN_KEYS:
+        return f"{row['bs_std']:g}/{row['phase_std']:g}"
+    parts = [f"{k.replace('_std', '')}={float(row[k]):g}" for k in _active(row, keys)]
+    return "\n".join(parts) or "ideal"
+
+
 def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Path,
-               title: str) -> Path | None:
-    """Accuracy vs error std per variant (individual errors) or grouped bars (joint errors)."""
+               title: str, keys: tuple[str, ...] = MPNN_KEYS) -> Path | None:
+    """Accuracy vs error magnitude per variant (one error active) or grouped bars (joint errors).
+
+    One line panel per (dataset, error key) and one bar panel per dataset for the settings that
+    combine several errors. ``paper`` rows (MPNN only) are drawn dashed / as black ticks.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    single = [r for r in agg if (r["bs_std"] == 0) != (r["phase_std"] == 0)]
-    joint = [r for r in agg if r["bs_std"] != 0 and r["phase_std"] != 0]
+    if not agg:
+        return None
+    single = [r for r in agg if len(_active(r, keys)) == 1]
+    joint = [r for r in agg if len(_active(r, keys)) > 1]
     datasets = sorted({r["dataset"] for r in agg})
     variants = list(dict.fromkeys(r["variant"] for r in agg))
     colours = {v: f"C{i}" for i, v in enumerate(variants)}
-    if not agg:
-        return None
     panels = []
     for ds in datasets:
-        for key in ("phase_std", "bs_std"):
-            other = "bs_std" if key == "phase_std" else "phase_std"
-            if any(r["dataset"] == ds and r[key] != 0 and r[other] == 0 for r in single):
+        for key in keys:
+            if any(r["dataset"] == ds and _active(r, keys) == [key] for r in single):
                 panels.append(("line", ds, key))
         if any(r["dataset"] == ds for r in joint):
             panels.append(("bar", ds, None))
+    if not panels:
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for ax, (kind, ds, key) in zip(axes[0], panels, strict=True):
         if kind == "line":
-            other = "bs_std" if key == "phase_std" else "phase_std"
             for v in variants:
-                pts = sorted((r[key], r["physical_test_acc_mean"], r["physical_test_acc_std"])
+                pts = sorted((float(r[key]), r["physical_test_acc_mean"], r["physical_test_acc_std"])
                              for r in single if r["dataset"] == ds and r["variant"] == v
-                             and r[other] == 0)
+                             and _active(r, keys) == [key])
                 if pts:
                     xs, ys, es = zip(*pts, strict=True)
                     ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, color=colours[v],
                                 label=v)
                 pp = sorted((p[key], p["physical_test_acc"]) for p in paper
-                            if p["dataset"] == ds and p["method"] == v and p[other] == 0
-                            and p[key] != 0)
+                            if p["dataset"] == ds and p["method"] == v
+                            and _active(p, keys) == [key])
                 if pp:
                     xs, ys = zip(*pp, strict=True)
                     ax.plot(xs, ys, "x--", color=colours[v], alpha=0.5, lw=0.8)
-            ax.set_xlabel("phase error std (rad)" if key == "phase_std" else "BS error std")
-            ax.set_title(f"{ds}, {'phase' if key == 'phase_std' else 'beam-splitter'} errors")
+            ax.set_xlabel(KEY_LABELS.get(key, key))
+            ax.set_title(f"{ds}, {key.replace('_std', '')} errors")
         else:
-            pairs = sorted({(r["bs_std"], r["phase_std"]) for r in joint if r["dataset"] == ds})
+            settings = list(dict.fromkeys(tuple(float(r[k]) for k in keys)
+                                          for r in joint if r["dataset"] == ds))
             width = 0.8 / max(1, len(variants))
             for i, v in enumerate(variants):
                 ys, es = [], []
-                for bs, ps in pairs:
+                for setting in settings:
                     hit = [r for r in joint if r["dataset"] == ds and r["variant"] == v
-                           and (r["bs_std"], r["phase_std"]) == (bs, ps)]
+                           and tuple(float(r[k]) for k in keys) == setting]
                     ys.append(hit[0]["physical_test_acc_mean"] if hit else math.nan)
                     es.append(hit[0]["physical_test_acc_std"] if hit else 0)
-                xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(pairs))]
+                xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(settings))]
                 ax.bar(xs, ys, width, yerr=es, color=colours[v], label=v, capsize=2)
-                for j, (bs, ps) in enumerate(pairs):
+                for j, setting in enumerate(settings):
                     pv = [p["physical_test_acc"] for p in paper if p["dataset"] == ds
-                          and p["method"] == v and (p["bs_std"], p["phase_std"]) == (bs, ps)]
+                          and p["method"] == v and tuple(p[k] for k in keys) == setting]
                     if pv:
                         ax.plot(xs[j], pv[0], "k_", ms=8)
-            ax.set_xticks(range(len(pairs)), [f"{bs:g}/{ps:g}" for bs, ps in pairs])
-            ax.set_xlabel("BS std / PS std  (black ticks: paper)")
+            labels = [setting_label(dict(zip(keys, st, strict=True)), keys) for st in settings]
+            ax.set_xticks(range(len(settings)), labels, fontsize=6 if len(keys) > 2 else None)
+            ax.set_xlabel("BS std / PS std  (black ticks: paper)" if paper else "error setting")
             ax.set_title(f"{ds}, joint errors")
         ax.set_ylabel("physical test accuracy")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
-    fig.suptitle(title + " (dashed: paper)")
+    fig.suptitle(title + (" (dashed: paper)" if paper else ""))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -195,42 +225,55 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
 
 
 def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
-                 command: str = "") -> Path:
-    """CSV of all points, figure and a Markdown section comparing with the paper point by point."""
+                 command: str = "", keys: tuple[str, ...] = MPNN_KEYS) -> Path:
+    """CSV of all points, figure and a Markdown section (beside the paper's numbers for MPNN).
+
+    ``keys``: the error fields the sweep varies (the spec's error keys); the paper's numbers are
+    shown only for the MPNN keys (beam-splitter and phase std).
+    """
     from .summary import write_rows
 
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = write_rows(rows, out_dir / f"{name}.csv") if rows else None
+    keys = tuple(keys)
+    with_paper = set(keys) <= set(MPNN_KEYS)
+    if with_paper:
+        keys = MPNN_KEYS
     for r in rows:
-        r.setdefault("bs_std", 0.0)
-        r.setdefault("phase_std", 0.0)
-    agg = aggregate(rows, ("dataset", "variant", "bs_std", "phase_std"),
+        for k in keys:
+            r.setdefault(k, 0.0)
+    agg = aggregate(rows, ("dataset", "variant", *keys),
                     metrics=("physical_test_acc", "physical_test_acc_final", "model_test_acc",
                              "wall_s"))
-    paper = paper_rows()
-    fig = plot_sweep(agg, paper, out_dir / f"{name}.png", name)
+    paper = paper_rows() if with_paper else []
+    fig = plot_sweep(agg, paper, out_dir / f"{name}.png", name, keys)
     wall = {}
     for r in rows:
         wall[r["variant"]] = wall.get(r["variant"], 0.0) + float(r.get("wall_s") or 0)
     lines = [f"## {name}", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
+    cols = [k.replace("_", " ") for k in keys]
     lines += [f"{len(rows)} finished points; CSV: `{csv_path.name if csv_path else '-'}`. "
               "Physical test accuracy, mean ± std over seeds x draws; *selected* = epoch chosen on "
-              "physical (in-silico: model) validation accuracy, *final* = last epoch. The paper's "
-              "numbers are one run each, selected on test accuracy.", "",
-              "| dataset | variant | BS std | PS std | n | ours (selected) | ours (final) | paper "
-              "| ours - paper |", "|---|---|---|---|---|---|---|---|---|"]
+              "physical (in-silico: model) validation accuracy, *final* = last epoch."
+              + (" The paper's numbers are one run each, selected on test accuracy."
+                 if with_paper else ""), "",
+              "| dataset | variant | " + " | ".join(cols) + " | n | ours (selected) | ours (final) "
+              + ("| paper | ours - paper |" if with_paper else "|"),
+              "|---|---|" + "---|" * len(cols) + "---|---|---|" + ("---|---|" if with_paper else "")]
     lookup = {(p["dataset"], p["method"], p["bs_std"], p["phase_std"]): p["physical_test_acc"]
               for p in paper}
     for r in agg:
-        p = lookup.get((r["dataset"], r["variant"], r["bs_std"], r["phase_std"]))
-        diff = "" if p is None else f"{r['physical_test_acc_mean'] - p:+.3f}"
-        lines.append(
-            f"| {r['dataset']} | {r['variant']} | {r['bs_std']:g} | {r['phase_std']:g} | {r['n']} "
-            f"| {_fmt_ms(r['physical_test_acc_mean'], r['physical_test_acc_std'])} "
-            f"| {_fmt_ms(r['physical_test_acc_final_mean'], r['physical_test_acc_final_std'])} "
-            f"| {'' if p is None else f'{p:.3f}'} | {diff} |")
+        line = (f"| {r['dataset']} | {r['variant']} | "
+                + " | ".join(f"{float(r[k]):g}" for k in keys)
+                + f" | {r['n']} | {_fmt_ms(r['physical_test_acc_mean'], r['physical_test_acc_std'])} "
+                f"| {_fmt_ms(r['physical_test_acc_final_mean'], r['physical_test_acc_final_std'])} |")
+        if with_paper:
+            p = lookup.get((r["dataset"], r["variant"], *(r[k] for k in MPNN_KEYS)))
+            line += (" | |" if p is None
+                     else f" {p:.3f} | {r['physical_test_acc_mean'] - p:+.3f} |")
+        lines.append(line)
     lines += ["", "Compute (sum of training wall-clock, s): "
               + ", ".join(f"{k} {v:.0f}" for k, v in wall.items()) + "", ""]
     if fig is not None:

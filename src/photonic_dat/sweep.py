@@ -108,6 +108,11 @@ def expand_errors(entries: list[dict[str, Any]]) -> list[dict[str, float]]:
     return out
 
 
+def error_keys(spec: SweepSpec) -> tuple[str, ...]:
+    """The error fields a sweep varies, in the order the spec first names them."""
+    return tuple(dict.fromkeys(k for e in expand_errors(spec.errors) for k in e))
+
+
 def error_tag(errors: dict[str, float]) -> str:
     parts = [f"{k.replace('_std', '')}{v:g}" for k, v in sorted(errors.items()) if v]
     return "_".join(parts) or "ideal"
@@ -146,10 +151,31 @@ def plan(spec: SweepSpec, root: Path, seeds: int | None = None, draws: int | Non
     return train + deploy
 
 
-def train_command(spec: SweepSpec, job: Job, epochs: int | None) -> list[str]:
+def source_run(spec: SweepSpec, job: Job, root: Path) -> Path | None:
+    """The run a hardware-in-the-loop point starts from (``train.init_from: "@VARIANT"``).
+
+    ``"@direct_deploy"`` names the in-silico training of the same dataset and seed, so the point
+    starts from the trained in-silico network, as a lab would; None when the point starts from
+    scratch (or ``init_from`` is an ordinary path).
+    """
+    ref = {**spec.overrides, **spec.methods[job.variant]}.get("train.init_from")
+    if not (isinstance(ref, str) and ref.startswith("@")):
+        return None
+    variant = ref[1:]
+    if variant not in spec.methods or not _is_insilico(spec.methods[variant]):
+        raise SweepError(f"sweep {spec.name}: train.init_from={ref!r} must name an in-silico "
+                         f"method of the spec ({', '.join(spec.methods)})")
+    return root / job.dataset / variant / f"train-s{job.seed}"
+
+
+def train_command(spec: SweepSpec, job: Job, epochs: int | None,
+                  root: Path | None = None) -> list[str]:
     base = [sys.executable, "-m", "photonic_dat", "train"]
     sets = {**spec.overrides, **spec.methods[job.variant], "train.seed": job.seed,
             "system.error_seed": job.error_seed, "train.threads": 1}
+    source = source_run(spec, job, root if root is not None else job.run_dir.parents[3])
+    if source is not None:
+        sets["train.init_from"] = str(source)
     for k, v in job.errors:
         sets[f"errors.{k}"] = v
     if epochs:
@@ -165,9 +191,12 @@ def train_command(spec: SweepSpec, job: Job, epochs: int | None) -> list[str]:
             *args]
 
 
-def _run_train(spec: SweepSpec, job: Job, epochs: int | None) -> tuple[Job, int]:
+def _run_train(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> tuple[Job, int]:
+    source = source_run(spec, job, root)
+    if source is not None and not (source / "summary.json").exists():
+        return job, -1  # its in-silico source failed
     job.run_dir.mkdir(parents=True, exist_ok=True)
-    cmd = train_command(spec, job, epochs)
+    cmd = train_command(spec, job, epochs, root)
     with open(job.run_dir / "train.log", "a") as log:
         log.write(f"$ {' '.join(cmd)}\n")
         log.flush()
@@ -194,17 +223,20 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
     todo = [j for j in all_jobs if not j.done]
     t0 = time.perf_counter()
     trains = [j for j in todo if j.kind == "train"]
-    trains.sort(key=lambda j: not _is_insilico(spec.methods[j.variant]))  # deploy sources first
     failed: list[Job] = []
     bar = tqdm(total=len(todo), desc=f"{spec.name}", disable=not progress)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_run_train, spec, j, epochs) for j in trains]
-        for fut in as_completed(futures):
-            job, rc = fut.result()
-            if rc != 0 or not job.done:
-                failed.append(job)
-                tqdm.write(f"failed: {job.run_dir} (exit {rc}; see {job.run_dir / 'train.log'})")
-            bar.update(1)
+    # in-silico trainings first: they are the deployment sources and the init_from sources
+    for phase in (True, False):
+        batch = [j for j in trains if _is_insilico(spec.methods[j.variant]) == phase]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(_run_train, spec, j, epochs, root) for j in batch]
+            for fut in as_completed(futures):
+                job, rc = fut.result()
+                if rc != 0 or not job.done:
+                    failed.append(job)
+                    tqdm.write(f"failed: {job.run_dir} (exit {rc}; see "
+                               f"{job.run_dir / 'train.log'})")
+                bar.update(1)
     for job in (j for j in todo if j.kind == "deploy"):
         if job.source is not None and (job.source / "summary.json").exists():
             _run_deploy(job)
