@@ -41,3 +41,10 @@ def test_allocator_setting_can_be_switched_off(monkeypatch):
     assert allocator.configure() == "default"
     monkeypatch.delenv("PHOTONIC_DAT_MALLOC")
     assert allocator.configure() in ("retain", "default")
+
+
+def test_memory_benchmark_reports_peak_and_dat_over_pat():
+    rows = bench.bench_memory(1, preset="dpnn-cpu", batch=4, shape=(48, 2))
+    pat, dat = rows
+    assert pat["ratio"] == 1.0 and dat["ratio"] > 0
+    assert dat["peak_rss_mb"] > 0 and dat["n"] == 48 and dat["layers"] == 2

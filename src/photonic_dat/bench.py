@@ -261,8 +261,50 @@ def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
              "ratio": t["median_s"] / times["pat"]["median_s"]} for label, t in times.items()]
 
 
+def bench_memory(repeats: int = 1, preset: str = "dpnn-paper", batch: int = 32,
+                 shape: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Peak resident memory and time of one PAT and one DAT w/ IS iteration on ``preset``.
+
+    ``shape`` = (n, layers) shrinks the network (tests). The peak is the process's high-water
+    mark during the iteration (``VmHWM`` after a reset), so it includes the ~0.3-0.5 GB of the
+    Python process and torch itself.
+    """
+    from .config import load_config
+    from .models.factory import build_model
+    from .system import SimulatedSystem
+    from .training.run import METHOD_CLASSES
+
+    sets = [f"train.batch_size={batch}", "dat.internal_states=unitary", "dat.warmup_epochs=0",
+            "errors.shift_std=0.5"]
+    if shape is not None:
+        sets += [f"model.n={shape[0]}", f"model.layers={shape[1]}"]
+    out = []
+    for method in ("pat", "dat"):
+        cfg = load_config(preset, [f"train.method={method}", *sets])
+        model = build_model(cfg.model, seed=0)
+        system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
+        m = METHOD_CLASSES[method](model, system, cfg)
+        g = torch.Generator().manual_seed(0)
+        images = torch.rand(batch, 28, 28, generator=g)
+        labels = torch.randint(0, 10, (batch,), generator=g)
+
+        def step(m=m, i=images, lb=labels):
+            m.step(i, lb, 1)
+
+        t = timeit(step, max(1, repeats), 1)
+        label = "pat" if method == "pat" else "dat w/ IS"
+        out.append({"bench": "memory", "case": f"{preset} {label} iteration, batch {batch}",
+                    "n": cfg.model.n, "layers": cfg.model.layers, **t,
+                    "peak_rss_mb": peak_memory_mb(step)})
+    pat, dat = out
+    pat["ratio"] = 1.0
+    dat["ratio"] = dat["median_s"] / pat["median_s"]
+    return out
+
+
 BENCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "mpnn": bench_mpnn, "mesh": bench_mesh, "dpnn": bench_dpnn, "sepn": bench_sepn_overhead,
+    "memory": bench_memory,
 }
 
 
@@ -286,6 +328,7 @@ def run(names: list[str] | None = None, out_dir: str | Path = "results/bench",
         for r in rows:
             med = f"{r['median_s'] * 1e3:9.2f} ms" if "median_s" in r else " " * 12
             rng = (f"[{r['min_s'] * 1e3:.2f}, {r['max_s'] * 1e3:.2f}]" if "min_s" in r else "")
-            print(f"{r['bench']:15s} {r['case']:45s} {med} {rng:22s} x{r['ratio']:.2f}")
+            mem = f"  peak {r['peak_rss_mb']:.0f} MiB" if "peak_rss_mb" in r else ""
+            print(f"{r['bench']:15s} {r['case']:45s} {med} {rng:22s} x{r['ratio']:.2f}{mem}")
         results.extend(rows)
     return results
