@@ -5,6 +5,7 @@
 # Training seed s runs on the system with error seed s. Resumable (finished runs are skipped,
 # interrupted ones resume from their last epoch checkpoint).
 # Usage: SEEDS="0 1" bash experiments/mpnn_phase_008.sh      (one seed per process is fine)
+#        SEEDS=2 METHODS="dat_is dat_is_outfuse" bash experiments/mpnn_phase_008.sh
 set -euo pipefail
 PD=${PD:-.venv/bin/photonic-dat}
 OUT=results/mpnn/runs
@@ -15,6 +16,9 @@ declare -A ARGS=(
   [dat_no_is]="--method dat --set dat.internal_states=none --set dat.sepn_features=[4,6,8]"
   [dat_is]="--method dat --set dat.internal_states=unitary --set dat.sepn_features=[4,8,16]"
   [dat_separable]="--method dat --set dat.internal_states=separable --set dat.sepn_features=[4,8,16]"
+  # DAT w/ IS with the measurement fused at the output only (SEPNs still fitted to the internal
+  # planes) and one shared forward: results/investigations/README.md
+  [dat_is_outfuse]="--method dat --set dat.internal_states=unitary --set dat.sepn_features=[4,8,16] --set dat.fuse_internal=false --set dat.shared_forward=true"
 )
 for seed in $SEEDS; do
   for m in $METHODS; do

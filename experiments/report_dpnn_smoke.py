@@ -16,11 +16,16 @@ def main() -> None:
                         ("joint-direct-mnist-s0", "direct_deploy")):
         for r in read_rows(OUT / "deploy" / f"{name}.csv"):
             rows.append({**r, "variant": label})
-    for m in ("pat", "dat"):
-        path = OUT / "runs" / f"joint-{m}-mnist-s0" / "summary.json"
+    variants = {  # run name -> variant label
+        "pat": "pat",
+        "dat-mseplane": "dat_is_10k_v0",  # session 1: per-pixel-mean plane loss, random SEPNs
+        "dat": "dat_is_10k",  # l2 plane loss, zero-initialised SEPNs, fusion at every plane
+        "dat-outfuse": "dat_is_10k_output_fusion",  # as dat_is_10k, fusion at the output only
+    }
+    for name, label in variants.items():
+        path = OUT / "runs" / f"joint-{name}-mnist-s0" / "summary.json"
         if path.exists():
-            rows.append({**flatten(json.loads(path.read_text())),
-                         "variant": "dat_is_10k" if m == "dat" else "pat"})
+            rows.append({**flatten(json.loads(path.read_text())), "variant": label})
     write_rows(rows, OUT / "joint_smoke.csv")
     free = next(float(r["physical_test_acc"]) for r in rows if r["variant"] == "error_free")
     lines = ["# DPNN joint-error smoke test (dpnn-cpu, MNIST)", "",

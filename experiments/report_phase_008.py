@@ -22,6 +22,8 @@ VARIANTS = {  # our label -> (run name, paper method)
     "dat_no_is_4k": ("dat_no_is", "dat_no_is_4k"),
     "dat_is_10k": ("dat_is", "dat_is_10k"),
     "dat_is_separable_10k": ("dat_separable", "dat_is_separable_10k"),
+    # ours: fusion at the output only + one shared forward (compared with the paper's w/ IS)
+    "dat_is_10k_output_fusion": ("dat_is_outfuse", "dat_is_10k"),
 }
 
 
@@ -47,7 +49,9 @@ def main() -> None:
         "# MNIST, phase error std 0.08 rad: direct deployment, PAT and DAT",
         "",
         "Commands: `bash experiments/mpnn_direct_deploy.sh` (in-silico runs), "
-        "`SEEDS=\"0 1\" bash experiments/mpnn_phase_008.sh`, then "
+        "`SEEDS=\"0 1\" bash experiments/mpnn_phase_008.sh`, "
+        "`SEEDS=2 METHODS=\"pat dat_is dat_is_outfuse\" bash experiments/mpnn_phase_008.sh`, "
+        "`SEEDS=\"0 1\" METHODS=dat_is_outfuse bash experiments/mpnn_phase_008.sh`, then "
         "`.venv/bin/python experiments/report_phase_008.py`.",
         "",
         "Full recipe: 3 x 64-mode meshes, 50 epochs, batch 500, Adam 1e-3 (meshes and SEPNs), "
