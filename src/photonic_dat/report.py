@@ -281,3 +281,53 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
     md = out_dir / f"{name}.md"
     md.write_text("\n".join(lines))
     return md
+
+
+def queries_to_fraction(metrics: list[dict[str, Any]], fraction: float = 0.9,
+                        key: str = "physical_val_acc") -> float:
+    """Physical queries spent when ``key`` first reaches ``fraction`` of its final value.
+
+    ``metrics``: the per-epoch rows of a run's ``metrics.csv`` (``queries`` is cumulative).
+    Epoch resolution: the answer is the query count at the end of the first such epoch.
+    """
+    if not metrics:
+        raise ValueError("no epochs in the metrics")
+    final = float(metrics[-1][key])
+    for row in metrics:
+        if float(row[key]) >= fraction * final:
+            return float(row["queries"])
+    return float(metrics[-1]["queries"])  # unreachable for fraction <= 1
+
+
+def plot_query_budget(curves: dict[str, list[dict[str, Any]]], path: Path, title: str = "",
+                      start: float | None = None, fraction: float = 0.9) -> Path:
+    """Physical validation accuracy vs physical queries, one line per run (label -> metrics).
+
+    ``start``: the accuracy before any query (direct deployment), drawn at 0 queries. A marker
+    shows where each curve first reaches ``fraction`` of its final accuracy.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for i, (label, rows) in enumerate(curves.items()):
+        qs = [float(r["queries"]) for r in rows]
+        acc = [float(r["physical_val_acc"]) for r in rows]
+        if start is not None:
+            qs, acc = [0.0, *qs], [start, *acc]
+        ax.plot(qs, acc, "o-", ms=3, color=f"C{i}", label=label)
+        q90 = queries_to_fraction(rows, fraction)
+        ax.axvline(q90, color=f"C{i}", ls=":", lw=0.8)
+    ax.set_xlabel("physical queries (images sent through the hardware)")
+    ax.set_ylabel("physical validation accuracy")
+    ax.set_title(title or f"measurement budget (dotted: {fraction:.0%} of final)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))
+    plt.close(fig)
+    return path
