@@ -11,7 +11,7 @@ def _rows(accs, per_epoch=1000):
 
 def test_queries_to_ninety_percent_of_the_final_accuracy():
     rows = _rows([0.5, 0.8, 0.85, 0.9])
-    assert queries_to_fraction(rows, 0.9) == 2000  # 0.8 < 0.81, 0.85 >= 0.81
+    assert queries_to_fraction(rows, 0.9) == 3000  # 0.8 < 0.81 <= 0.85
     assert queries_to_fraction(rows, 0.5) == 1000
     assert queries_to_fraction(rows, 1.0) == 4000
     # a curve that falls back: the first epoch at 90 % of the *final* value counts
