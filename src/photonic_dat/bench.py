@@ -108,6 +108,19 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
                    repeats)
         out.append({"bench": "mpnn_iteration", "case": label, **t,
                     "ratio": t["median_s"] / ref["median_s"]})
+    # the SEPNs alone: what any DAT iteration must add to PAT (forward + backward of 3 U-Nets)
+    from .sepn import build_sepn
+
+    nets = [build_sepn("unet", (4, 8, 16)) for _ in range(3)]
+    z = torch.randn(batch, 8, 8, dtype=torch.complex64, generator=g)
+
+    def sepns_only():
+        loss = sum((net(z).abs() ** 2).sum() for net in nets)
+        loss.backward()
+
+    t = timeit(sepns_only, repeats)
+    out.append({"bench": "mpnn_iteration", "case": "3 SEPNs (10k) fwd+bwd alone", **t,
+                "ratio": t["median_s"] / ref["median_s"]})
     m, _, _ = _mpnn_setup("insilico", batch=batch)
     test_images = torch.rand(n_eval, 28, 28, generator=g)
     t = timeit(lambda: physical_predictions(m.model, m.system, test_images, 2500),
@@ -115,6 +128,8 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
     out.append({"bench": "mpnn_iteration", "case": f"physical evaluation of {n_eval} samples", **t,
                 "ratio": t["median_s"] / ref["median_s"]})
     by = {r["case"]: r["median_s"] for r in out}
+    out.append({"bench": "sepn_overhead", "case": "mpnn: 3 SEPNs fwd+bwd alone / pat",
+                "ratio": by["3 SEPNs (10k) fwd+bwd alone"] / by["pat"]})
     for label in [c[0] for c in cases if c[0].startswith("dat w/ IS")]:
         out.append({"bench": "sepn_overhead", "case": f"mpnn: {label} / pat",
                     "ratio": by[label] / by["pat"]})
