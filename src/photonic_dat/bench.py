@@ -49,6 +49,21 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _method_setup(cfg) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """The training method of ``cfg`` on a simulated system (error seed 0) and a random batch."""
+    from .models.factory import build_model
+    from .system import SimulatedSystem
+    from .training.run import METHOD_CLASSES
+
+    model = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
+    m = METHOD_CLASSES[cfg.train.method](model, system, cfg)
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(cfg.train.batch_size, 28, 28, generator=g)
+    labels = torch.randint(0, 10, (cfg.train.batch_size,), generator=g)
+    return m, images, labels
+
+
 FAST_DAT = {"fuse_internal": False, "shared_forward": True}  # output fusion, one forward
 BF16 = {"sepn_dtype": "bfloat16"}
 
@@ -56,9 +71,6 @@ BF16 = {"sepn_dtype": "bfloat16"}
 def _mpnn_setup(method: str, internal: str = "none", features=(4, 8, 16), batch: int = 500,
                 dat: dict | None = None):
     from .config import from_dict
-    from .models.factory import build_model
-    from .system import SimulatedSystem
-    from .training.run import METHOD_CLASSES
 
     cfg = from_dict({
         "errors": {"phase_std": 0.08},
@@ -66,13 +78,7 @@ def _mpnn_setup(method: str, internal: str = "none", features=(4, 8, 16), batch:
         "dat": {"internal_states": internal, "sepn_features": list(features), "warmup_epochs": 0,
                 **(dat or {})},
     })
-    model = build_model(cfg.model, seed=0)
-    system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
-    m = METHOD_CLASSES[method](model, system, cfg)
-    g = torch.Generator().manual_seed(0)
-    images = torch.rand(batch, 28, 28, generator=g)
-    labels = torch.randint(0, 10, (batch,), generator=g)
-    return m, images, labels
+    return _method_setup(cfg)
 
 
 def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list[dict[str, Any]]:
@@ -252,9 +258,6 @@ def bench_dpnn(repeats: int = 5,
 def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
     """DAT / PAT iteration time on the dpnn-cpu preset (the MPNN ratio is in ``mpnn``)."""
     from .config import load_config
-    from .models.factory import build_model
-    from .system import SimulatedSystem
-    from .training.run import METHOD_CLASSES
 
     fast = [f"dat.{k}={str(v).lower()}" for k, v in {**FAST_DAT}.items()]
     cases = {"pat": ("pat", []), "dat w/ IS": ("dat", []),
@@ -265,12 +268,7 @@ def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
     for label, (method, extra) in cases.items():
         cfg = load_config("dpnn-cpu", [f"train.method={method}", "dat.internal_states=unitary",
                                        "dat.warmup_epochs=0", "errors.shift_std=0.5", *extra])
-        model = build_model(cfg.model, seed=0)
-        system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
-        m = METHOD_CLASSES[method](model, system, cfg)
-        g = torch.Generator().manual_seed(0)
-        images = torch.rand(cfg.train.batch_size, 28, 28, generator=g)
-        labels = torch.randint(0, 10, (cfg.train.batch_size,), generator=g)
+        m, images, labels = _method_setup(cfg)
         times[label] = timeit(lambda m=m, i=images, lb=labels: m.step(i, lb, 1), repeats, 1)
     return [{"bench": "sepn_overhead", "case": f"dpnn-cpu {label} iteration", **t,
              "ratio": t["median_s"] / times["pat"]["median_s"]} for label, t in times.items()]
@@ -285,9 +283,6 @@ def bench_memory(repeats: int = 1, preset: str = "dpnn-paper", batch: int = 32,
     Python process and torch itself.
     """
     from .config import load_config
-    from .models.factory import build_model
-    from .system import SimulatedSystem
-    from .training.run import METHOD_CLASSES
 
     sets = [f"train.batch_size={batch}", "dat.internal_states=unitary", "dat.warmup_epochs=0",
             "errors.shift_std=0.5"]
@@ -296,12 +291,7 @@ def bench_memory(repeats: int = 1, preset: str = "dpnn-paper", batch: int = 32,
     out = []
     for method in ("pat", "dat"):
         cfg = load_config(preset, [f"train.method={method}", *sets])
-        model = build_model(cfg.model, seed=0)
-        system = SimulatedSystem(model, cfg.error_spec(), error_seed=0)
-        m = METHOD_CLASSES[method](model, system, cfg)
-        g = torch.Generator().manual_seed(0)
-        images = torch.rand(batch, 28, 28, generator=g)
-        labels = torch.randint(0, 10, (batch,), generator=g)
+        m, images, labels = _method_setup(cfg)
 
         def step(m=m, i=images, lb=labels):
             m.step(i, lb, 1)

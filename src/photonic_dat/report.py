@@ -79,10 +79,9 @@ def _num(v: Any) -> Any:
 def plot_degradation(agg: list[dict[str, Any]], paper: dict[tuple[str, float, float], float],
                      path: Path, title: str) -> Path:
     """Accuracy vs error std, one panel per dataset x error type, ours (mean ± std) vs paper."""
-    import matplotlib
+    from .viz import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     datasets = sorted({r["dataset"] for r in agg})
     kinds = (("phase_std", "phase error std (rad)"), ("bs_std", "beam-splitter error std"))
@@ -108,11 +107,9 @@ def plot_degradation(agg: list[dict[str, Any]], paper: dict[tuple[str, float, fl
             ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))
-    plt.close(fig)
-    return path
+    from .viz import save_figure
+
+    return save_figure(fig, path)
 
 
 def _fmt_ms(mean: float, std: float) -> str:
@@ -150,10 +147,9 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
     One line panel per (dataset, error key) and one bar panel per dataset for the settings that
     combine several errors. ``paper`` rows (MPNN only) are drawn dashed / as black ticks.
     """
-    import matplotlib
+    from .viz import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if not agg:
         return None
@@ -217,11 +213,9 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
         ax.legend(fontsize=6)
     fig.suptitle(title + (" (dashed: paper)" if paper else ""))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    fig.savefig(path.with_suffix(".pdf"))
-    plt.close(fig)
-    return path
+    from .viz import save_figure
+
+    return save_figure(fig, path)
 
 
 def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
@@ -306,10 +300,9 @@ def plot_query_budget(curves: dict[str, list[dict[str, Any]]], path: Path, title
     ``start``: the accuracy before any query (direct deployment), drawn at 0 queries. A marker
     shows where each curve first reaches ``fraction`` of its final accuracy.
     """
-    import matplotlib
+    from .viz import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     for i, (label, rows) in enumerate(curves.items()):
@@ -326,8 +319,6 @@ def plot_query_budget(curves: dict[str, list[dict[str, Any]]], path: Path, title
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))
-    plt.close(fig)
-    return path
+    from .viz import save_figure
+
+    return save_figure(fig, path)

@@ -16,7 +16,7 @@ STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fonts
          "figure.dpi": 150, "savefig.bbox": "tight"}
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,17 +26,17 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path.with_suffix(".png"))
     fig.savefig(path.with_suffix(".pdf"))
-    _plt().close(fig)
+    pyplot().close(fig)
     return path.with_suffix(".png")
 
 
 def plot_curves(metrics: list[dict[str, Any]], path: Path, title: str = "") -> Path:
     """Model vs physical validation accuracy, losses and queries per epoch."""
-    plt = _plt()
+    plt = pyplot()
     ep = [int(r["epoch"]) for r in metrics]
 
     def col(key):
@@ -65,11 +65,11 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path, title: str = "") -> P
     ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(pred: torch.Tensor, labels: torch.Tensor, path: Path, title: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     k = int(max(labels.max(), pred.max())) + 1
     cm = torch.zeros(k, k)
     cm.index_put_((labels.long(), pred.long()), torch.ones(len(labels)), accumulate=True)
@@ -83,12 +83,12 @@ def plot_confusion(pred: torch.Tensor, labels: torch.Tensor, path: Path, title: 
                         va="center", fontsize=5, color="white" if cm[i, j] > 0.5 else "black")
     ax.set(xlabel="predicted", ylabel="true", title=title, xticks=range(k), yticks=range(k))
     fig.colorbar(im, ax=ax, fraction=0.046)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_mesh_phases(model, path: Path) -> Path:
     """theta and phi of every MZI, by column (x) and top mode (y), one row per mesh."""
-    plt = _plt()
+    plt = pyplot()
     meshes = list(model.meshes)
     fig, axes = plt.subplots(len(meshes), 2, figsize=(6.5, 2.6 * len(meshes)), squeeze=False)
     for i, mesh in enumerate(meshes):
@@ -103,12 +103,12 @@ def plot_mesh_phases(model, path: Path) -> Path:
             ax.set(title=f"mesh {i + 1}: {name}", xlabel="column", ylabel="top mode")
             fig.colorbar(im, ax=ax, fraction=0.046, label="rad")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_mask_phases(model, path: Path) -> Path:
     """The trained phase mask of every diffractive layer (rad, wrapped to [0, 2pi))."""
-    plt = _plt()
+    plt = pyplot()
     masks = list(model.masks)
     fig, axes = plt.subplots(1, len(masks), figsize=(3.0 * len(masks), 2.8), squeeze=False)
     for k, mask in enumerate(masks):
@@ -118,7 +118,7 @@ def plot_mask_phases(model, path: Path) -> Path:
         ax.set(title=f"mask {k + 1}", xticks=[], yticks=[])
         fig.colorbar(im, ax=ax, fraction=0.046, label="rad")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _as_image(v: torch.Tensor, shape) -> torch.Tensor:
@@ -127,7 +127,7 @@ def _as_image(v: torch.Tensor, shape) -> torch.Tensor:
 
 def plot_planes(model, x: torch.Tensor, system, sepns, path: Path) -> Path:
     """Intensity at every plane for one sample: ideal model, physical system, DAT model."""
-    plt = _plt()
+    plt = pyplot()
     with torch.no_grad():
         ideal = model(x).plane_intensities()
         phys = system.measure(x, internal=True).planes()
@@ -149,12 +149,12 @@ def plot_planes(model, x: torch.Tensor, system, sepns, path: Path) -> Path:
             if k == 0:
                 ax.set_ylabel(label)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_sepn_corrections(model, x: torch.Tensor, sepns, path: Path) -> Path:
     """Amplitude and phase of each SEPN's correction SEPN(field) at its plane, for one sample."""
-    plt = _plt()
+    plt = pyplot()
     with torch.no_grad():
         trace = model(x, sepns=sepns, sepn_weight=1.0)
         field_in = x
@@ -178,7 +178,7 @@ def plot_sepn_corrections(model, x: torch.Tensor, sepns, path: Path) -> Path:
             ax.set_xticks([])
             ax.set_yticks([])
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
