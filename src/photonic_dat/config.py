@@ -88,6 +88,7 @@ class DATConfig:
     fuse_internal: bool = True
     sim_to_physical: bool = True
     plane_loss: str = "mse"
+    fit_output_plane: bool = False
     sepn_dtype: str = "float32"
     shared_forward: bool = False
 

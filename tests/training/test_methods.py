@@ -210,3 +210,14 @@ def test_unknown_plane_loss_is_a_config_error():
 
     with pytest.raises(ConfigError, match="dat.plane_loss"):
         small_cfg("dat", dat={"plane_loss": "cosine"})
+
+
+def test_fitting_the_output_plane_adds_a_similarity_term(mnist_small):
+    images, labels = mnist_small.train
+    losses = {}
+    for flag in (False, True):
+        cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat={"fit_output_plane": flag})
+        model = build_model(cfg.model, seed=0)
+        dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+        losses[flag] = dat.step(images[:50], labels[:50], epoch=0)["loss_sim"]
+    assert losses[True] > losses[False] > 0

@@ -21,6 +21,9 @@ Options (``dat`` section of the config):
   of P pixels weighs about 1/P of a unit-norm mismatch and a 4,096-pixel diffractive plane
   almost nothing beside the class scores. ``"l2"``: the squared distance of the normalised
   intensities summed over pixels (in [0, 2] whatever the plane size), i.e. ``P x "mse"``.
+* ``fit_output_plane``: also fit the whole output-plane intensity (as a plane term), not only
+  the class scores read from it. A diffractive network's detector camera records the full
+  image, but its ten region energies constrain the last SEPN only inside the ten squares.
 * ``shared_forward``: when the task step would repeat the similarity forward (SEPN weight 1 and
   fusion at the output only), compute both losses on one forward pass; the task gradient then
   sees the SEPNs as they were before this iteration's similarity update (one Adam step earlier).
@@ -99,6 +102,8 @@ class DAT(Method):
         if use_is:
             for k, inten in enumerate(meas.internal or []):
                 loss = loss + self._plane_loss(trace.planes[k], inten)
+        if self.cfg.dat.fit_output_plane:
+            loss = loss + self._plane_loss(trace.planes[-1], meas.output)
         if not torch.isfinite(loss):
             raise NonFiniteError(f"the similarity loss is {float(loss)}")
         return loss
