@@ -3,7 +3,9 @@
 # larger hardware training budget, to see how far DAT and PAT get towards the error-free 0.938.
 #   outfuse16: the 8-epoch output-fusion DAT run continued to 16 epochs on the same 10k subset
 #              (copied, then resumed with train.epochs=16; resumption is exact);
-#   *-full:    full MNIST training split (55k), lr 0.01 (the in-silico preset's), 3 epochs.
+#   *-full:    full MNIST training split (55k), lr 0.01 (the in-silico preset's), 3 epochs;
+#              dat-full uses the dpnn-cpu preset's DAT settings (l2 plane loss, zero-initialised
+#              SEPNs, whole detector image fitted, fusion at the output only, shared forward).
 # Resumable: finished runs are skipped. Usage: ONLY=<name> bash experiments/dpnn_dat_budget.sh
 set -euo pipefail
 PD=${PD:-.venv/bin/photonic-dat}
@@ -11,8 +13,6 @@ OUT=results/dpnn/runs
 IS=$OUT/insilico-mnist-s0
 ERR=(--set errors.shift_std=0.5 --set errors.distance_std=0.02 --set errors.fab_phase_std=0.3
      --set errors.fab_corr_length=2 --set system.error_seed=0)
-DAT=(--method dat --set dat.internal_states=unitary --set dat.warmup_epochs=1
-     --set dat.plane_loss=l2 --set dat.sepn_zero_init=true)
 FULL=(--set train.init_from=$IS --set train.threads=1 --set train.checkpoint_every=50
       --set train.lr=0.01 --epochs 3)
 ONLY=${ONLY:-}
@@ -33,6 +33,6 @@ if want outfuse16; then
   fi
 fi
 want pat-full && run_or_resume $OUT/joint-pat-full-mnist-s0 --method pat "${ERR[@]}" "${FULL[@]}"
-want dat-outfuse-full && run_or_resume $OUT/joint-dat-outfuse-full-mnist-s0 "${DAT[@]}" \
-  --set dat.fuse_internal=false --set dat.shared_forward=true "${ERR[@]}" "${FULL[@]}"
+want dat-full && run_or_resume $OUT/joint-dat-full-mnist-s0 --method dat \
+  --set dat.internal_states=unitary --set dat.warmup_epochs=1 "${ERR[@]}" "${FULL[@]}"
 exit 0
