@@ -22,6 +22,10 @@ def main() -> None:
         "dat-mseplane": "dat_is_10k_v0",  # session 1: per-pixel-mean plane loss, random SEPNs
         "dat": "dat_is_10k",  # l2 plane loss, zero-initialised SEPNs, fusion at every plane
         "dat-outfuse": "dat_is_10k_output_fusion",  # as dat_is_10k, fusion at the output only
+        # experiments/dpnn_dat_budget.sh: larger hardware budgets
+        "dat-outfuse16": "dat_is_10k_output_fusion_16ep",  # the above continued to 16 epochs
+        "pat-full": "pat_full",  # 55k images x 3 epochs, lr 0.01
+        "dat-full": "dat_is_10k_full",  # 55k x 3, lr 0.01, the preset's DAT settings
     }
     for name, label in variants.items():
         path = OUT / "runs" / f"joint-{name}-mnist-s0" / "summary.json"
@@ -30,7 +34,9 @@ def main() -> None:
     write_rows(rows, OUT / "joint_smoke.csv")
     free = next(float(r["physical_test_acc"]) for r in rows if r["variant"] == "error_free")
     lines = ["# DPNN joint-error smoke test (dpnn-cpu, MNIST)", "",
-             "Command: `bash experiments/dpnn_joint_smoke.sh`", "",
+             "Commands: `bash experiments/dpnn_joint_smoke.sh`, then "
+             "`bash experiments/dpnn_dat_budget.sh` and "
+             "`.venv/bin/python experiments/report_dpnn_smoke.py`", "",
              "| variant | physical test acc (selected) | final epoch | loss vs error-free |",
              "|---|---|---|---|"]
     for r in rows:
