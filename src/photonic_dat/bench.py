@@ -260,7 +260,8 @@ def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
     from .config import load_config
 
     fast = [f"dat.{k}={str(v).lower()}" for k, v in {**FAST_DAT}.items()]
-    cases = {"pat": ("pat", []), "dat w/ IS": ("dat", []),
+    every_plane = ["dat.fuse_internal=true", "dat.shared_forward=false"]
+    cases = {"pat": ("pat", []), "dat w/ IS, fusion at every plane": ("dat", every_plane),
              "dat w/ IS, output fusion, shared forward": ("dat", fast),
              "dat w/ IS, output fusion, shared forward, bf16 SEPN": ("dat", [*fast,
                                                                         "dat.sepn_dtype=bfloat16"])}
