@@ -150,13 +150,18 @@ def test_init_from_starts_at_a_trained_network(mnist_small, tmp_path):
         small_cfg("pat", train={"init_from": str(tmp_path / "nope")})
 
 
+def _dat_on_phase_errors(**dat_options):
+    """A DAT method (phase std 0.1) on its simulated system, and its model."""
+    cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat=dat_options)
+    model = build_model(cfg.model, seed=0)
+    return METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg), model
+
+
 def test_similarity_gradient_reaches_physical_parameters_only_when_asked(mnist_small):
     images, labels = mnist_small.train
     grads = {}
     for flag in (True, False):
-        cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat={"sim_to_physical": flag})
-        model = build_model(cfg.model, seed=0)
-        dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+        dat, model = _dat_on_phase_errors(sim_to_physical=flag)
         dat.step(images[:50], labels[:50], epoch=0)
         grads[flag] = torch.cat([p.grad.flatten() for p in model.parameters()])
     # same task gradient; the difference is the similarity gradient
@@ -176,10 +181,7 @@ def test_shared_forward_matches_two_forwards_when_the_sepns_stand_still(mnist_sm
     images, labels = mnist_small.train
     params, stats = {}, {}
     for shared in (False, True):
-        cfg = small_cfg("dat", errors={"phase_std": 0.1},
-                        dat={"fuse_internal": False, "shared_forward": shared})
-        model = build_model(cfg.model, seed=0)
-        dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+        dat, model = _dat_on_phase_errors(fuse_internal=False, shared_forward=shared)
         dat.sepn_opt.param_groups[0]["lr"] = 0.0  # SEPNs unchanged by the similarity step
         stats[shared] = dat.step(images[:50], labels[:50], epoch=1)  # SEPN weight 1
         params[shared] = torch.cat([p.detach().flatten() for p in model.parameters()])
@@ -192,15 +194,12 @@ def test_l2_plane_loss_is_the_pixel_count_times_the_mse(mnist_small):
     x = mnist_small.train[0][:16]
     losses = {}
     for kind in ("mse", "l2"):
-        cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat={"plane_loss": kind})
-        model = build_model(cfg.model, seed=0)
-        system = SimulatedSystem(model, cfg.error_spec())
-        dat = METHOD_CLASSES["dat"](model, system, cfg)
+        dat, model = _dat_on_phase_errors(plane_loss=kind)
         field = model.encode(x)
         with torch.no_grad():
             plane = model(field).planes[0]
-            losses[kind] = float(dat._plane_loss(plane, system.measure(field, internal=True)
-                                                 .internal[0]))
+            measured = dat.system.measure(field, internal=True).internal[0]
+            losses[kind] = float(dat._plane_loss(plane, measured))
     assert losses["mse"] > 0
     assert losses["l2"] == pytest.approx(64 * losses["mse"], rel=1e-5)
 
@@ -216,8 +215,6 @@ def test_fitting_the_output_plane_adds_a_similarity_term(mnist_small):
     images, labels = mnist_small.train
     losses = {}
     for flag in (False, True):
-        cfg = small_cfg("dat", errors={"phase_std": 0.1}, dat={"fit_output_plane": flag})
-        model = build_model(cfg.model, seed=0)
-        dat = METHOD_CLASSES["dat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+        dat, _ = _dat_on_phase_errors(fit_output_plane=flag)
         losses[flag] = dat.step(images[:50], labels[:50], epoch=0)["loss_sim"]
     assert losses[True] > losses[False] > 0
