@@ -149,3 +149,13 @@ def test_report_of_a_non_mpnn_sweep_has_its_own_columns_and_no_paper(tmp_path):
     assert "paper" not in md
     assert "| mnist | dat_is | 1 | 0 | 2 | 0.805 ± 0.007 |" in md
     assert (tmp_path / "toy.png").exists()
+
+
+def test_deployments_meet_the_errors_fixed_by_the_overrides(tmp_path):
+    from photonic_dat.sweep import deploy_errors
+
+    spec = load_spec("dpnn-joint")
+    job = next(j for j in plan(spec, tmp_path, seeds=1) if j.kind == "deploy")
+    errors = deploy_errors(spec, job)
+    assert errors["fab_corr_length"] == 2.0  # from overrides, as the trained points see it
+    assert errors["shift_std"] == dict(job.errors)["shift_std"]

@@ -204,11 +204,21 @@ def _run_train(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> tup
     return job, rc
 
 
-def _run_deploy(job: Job) -> None:
+def deploy_errors(spec: SweepSpec, job: Job) -> dict[str, float]:
+    """The error settings a deployment point meets: the point's own, over any ``errors.*``
+    values fixed by the spec's overrides or the method (e.g. a correlation length), exactly as
+    the hardware-in-the-loop points of the same setting are trained."""
+    fixed = {**spec.overrides, **spec.methods[job.variant]}
+    out = {k.split(".", 1)[1]: float(v) for k, v in fixed.items() if k.startswith("errors.")}
+    out.update(dict(job.errors))
+    return out
+
+
+def _run_deploy(spec: SweepSpec, job: Job) -> None:
     from .training.deploy import deploy
 
-    row = deploy(job.source, [dict(job.errors)], draws=1, first_error_seed=job.error_seed,
-                 progress=False)[0]
+    row = deploy(job.source, [deploy_errors(spec, job)], draws=1,
+                 first_error_seed=job.error_seed, progress=False)[0]
     row["variant"] = job.variant
     row["draw"] = job.draw
     job.run_dir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +249,7 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
                 bar.update(1)
     for job in (j for j in todo if j.kind == "deploy"):
         if job.source is not None and (job.source / "summary.json").exists():
-            _run_deploy(job)
+            _run_deploy(spec, job)
         else:
             failed.append(job)
         bar.update(1)
