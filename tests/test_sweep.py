@@ -64,7 +64,7 @@ def test_same_seed_and_draw_meet_the_same_system(tiny_spec, tmp_path):
         assert es == seed + 100 * draw
     spec = load_spec(tiny_spec)
     spec.overrides["train.device"] = "cuda"
-    cmd = train_command(spec, [j for j in jobs if j.variant == "pat"][0], 3)
+    cmd = train_command(spec, [j for j in jobs if j.variant == "pat"][0], 3, tmp_path)
     assert "train.epochs=3" in cmd and "system.error_seed=0" in cmd
     assert "train.device=cuda" in cmd
 

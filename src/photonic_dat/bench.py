@@ -259,7 +259,7 @@ def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
     """DAT / PAT iteration time on the dpnn-cpu preset (the MPNN ratio is in ``mpnn``)."""
     from .config import load_config
 
-    fast = [f"dat.{k}={str(v).lower()}" for k, v in {**FAST_DAT}.items()]
+    fast = [f"dat.{k}={str(v).lower()}" for k, v in FAST_DAT.items()]
     every_plane = ["dat.fuse_internal=true", "dat.shared_forward=false"]
     cases = {"pat": ("pat", []), "dat w/ IS, fusion at every plane": ("dat", every_plane),
              "dat w/ IS, output fusion, shared forward": ("dat", fast),

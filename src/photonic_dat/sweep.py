@@ -168,12 +168,11 @@ def source_run(spec: SweepSpec, job: Job, root: Path) -> Path | None:
     return root / job.dataset / variant / f"train-s{job.seed}"
 
 
-def train_command(spec: SweepSpec, job: Job, epochs: int | None,
-                  root: Path | None = None) -> list[str]:
+def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
     base = [sys.executable, "-m", "photonic_dat", "train"]
     sets = {**spec.overrides, **spec.methods[job.variant], "train.seed": job.seed,
             "system.error_seed": job.error_seed, "train.threads": 1}
-    source = source_run(spec, job, root if root is not None else job.run_dir.parents[3])
+    source = source_run(spec, job, root)
     if source is not None:
         sets["train.init_from"] = str(source)
     for k, v in job.errors:
