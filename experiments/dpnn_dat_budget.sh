@@ -6,6 +6,8 @@
 #   *-full:    full MNIST training split (55k), lr 0.01 (the in-silico preset's), 3 epochs;
 #              dat-full uses the dpnn-cpu preset's DAT settings (l2 plane loss, zero-initialised
 #              SEPNs, whole detector image fitted, fusion at the output only, shared forward).
+#   dat-small: dat-full with SEPN features (2, 4, 8) instead of (4, 8, 16): 20k instead of 78k
+#              real parameters per SEPN and about half the iteration time (issue 7).
 # Resumable: finished runs are skipped. Usage: ONLY=<name> bash experiments/dpnn_dat_budget.sh
 set -euo pipefail
 PD=${PD:-.venv/bin/photonic-dat}
@@ -35,4 +37,7 @@ fi
 want pat-full && run_or_resume $OUT/joint-pat-full-mnist-s0 --method pat "${ERR[@]}" "${FULL[@]}"
 want dat-full && run_or_resume $OUT/joint-dat-full-mnist-s0 --method dat \
   --set dat.internal_states=unitary --set dat.warmup_epochs=1 "${ERR[@]}" "${FULL[@]}"
+want dat-small && run_or_resume $OUT/joint-dat-small-mnist-s0 --method dat \
+  --set dat.internal_states=unitary --set dat.warmup_epochs=1 --set "dat.sepn_features=[2,4,8]" \
+  "${ERR[@]}" "${FULL[@]}"
 exit 0

@@ -264,7 +264,9 @@ def bench_sepn_overhead(repeats: int = 3) -> list[dict[str, Any]]:
     cases = {"pat": ("pat", []), "dat w/ IS, fusion at every plane": ("dat", every_plane),
              "dat w/ IS, output fusion, shared forward": ("dat", fast),
              "dat w/ IS, output fusion, shared forward, bf16 SEPN": ("dat", [*fast,
-                                                                        "dat.sepn_dtype=bfloat16"])}
+                                                                        "dat.sepn_dtype=bfloat16"]),
+             "dat w/ IS, output fusion, shared forward, SEPN (2, 4, 8)": ("dat", [
+                 *fast, "dat.sepn_features=[2,4,8]"])}
     times = {}
     for label, (method, extra) in cases.items():
         cfg = load_config("dpnn-cpu", [f"train.method={method}", "dat.internal_states=unitary",

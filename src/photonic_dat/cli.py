@@ -236,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("reproduce", help="run a reproduction sweep and write its report")
-    r.add_argument("spec", help="sweep name (mpnn-individual, mpnn-variants, mpnn-joint) or YAML")
+    from .sweep import spec_names
+    r.add_argument("spec", help=f"sweep name ({', '.join(spec_names())}) or YAML")
     r.add_argument("--seeds", type=int, help="training seeds (default: the spec's)")
     r.add_argument("--draws", type=int, help="error draws per setting (default: the spec's)")
     r.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")

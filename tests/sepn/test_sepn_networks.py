@@ -221,3 +221,24 @@ def test_bfloat16_compute_keeps_float32_parameters_and_stays_close(kind, feature
 def test_unknown_sepn_dtype_is_refused():
     with pytest.raises(ValueError, match="float32, bfloat16"):
         build_sepn("unet", (4, 8, 16), dtype="float16")
+
+
+@pytest.mark.parametrize("kind,features", [("unet", (2, 4, 8)), ("resnet", (4,))])
+def test_channels_last_layout_changes_no_value(kind, features, monkeypatch):
+    """Large maps run channels-last (a speed choice): same outputs and gradients as NCHW."""
+    torch.manual_seed(0)
+    fast = build_sepn(kind, features)
+    plain = build_sepn(kind, features)
+    plain.load_state_dict(fast.state_dict())
+    _randomise_biases(fast)
+    plain.load_state_dict(fast.state_dict())
+    monkeypatch.setattr(plain, "CHANNELS_LAST_MIN_PIXELS", 10**9)  # never channels-last
+    z = torch.randn(3, 36, 32, dtype=torch.complex64, requires_grad=True)
+    out_fast = fast(z)
+    grad_fast = torch.autograd.grad(out_fast.abs().pow(2).sum(), [z, *fast.parameters()])
+    out_plain = plain(z)
+    grad_plain = torch.autograd.grad(out_plain.abs().pow(2).sum(), [z, *plain.parameters()])
+    torch.testing.assert_close(out_fast, out_plain, rtol=1e-5, atol=1e-5)
+    for a, b in zip(grad_fast, grad_plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert out_fast.shape == z.shape
