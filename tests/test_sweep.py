@@ -159,3 +159,25 @@ def test_deployments_meet_the_errors_fixed_by_the_overrides(tmp_path):
     errors = deploy_errors(spec, job)
     assert errors["fab_corr_length"] == 2.0  # from overrides, as the trained points see it
     assert errors["shift_std"] == dict(job.errors)["shift_std"]
+
+
+def test_report_files_drop_the_family_prefix_and_rank_the_methods(tmp_path):
+    from photonic_dat.report import report_stem, sweep_report
+
+    assert report_stem("dpnn-joint") == "joint" and report_stem("mpnn-individual") == "individual"
+    assert report_stem("toy") == "toy" and report_stem("mpnn-") == "mpnn-"
+    rows = []
+    accs = {"direct_deploy": (0.5, 0.6), "pat": (0.8, 0.55), "dat_is": (0.9, 0.7)}
+    for variant, (mild, severe) in accs.items():
+        for seed in range(3):
+            for shift, acc in ((0.5, mild), (1.0, severe)):
+                rows.append({"dataset": "mnist", "variant": variant, "seed": seed,
+                             "shift_std": shift, "physical_test_acc": acc + 0.01 * seed,
+                             "physical_test_acc_final": acc, "model_test_acc": 0.93,
+                             "wall_s": 1.0})
+    md = sweep_report("dpnn-toy", rows, tmp_path, keys=("shift_std",)).read_text()
+    assert (tmp_path / "toy.csv").exists() and (tmp_path / "toy.md").exists()
+    # mild: 0.9 >= 0.8 >= 0.5 holds; severe: PAT (0.55) falls below direct deployment (0.6)
+    assert "| mnist | shift=0.5 | 0.930 | 0.510 ± 0.010 (n=3) | 0.810 ± 0.010 (n=3) | " \
+           "0.910 ± 0.010 (n=3) | -0.020 | yes |" in md
+    assert "| mnist | shift=1 | 0.930 |" in md and "| -0.220 | **no** |" in md

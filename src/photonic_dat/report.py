@@ -218,6 +218,49 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
     return save_figure(fig, path)
 
 
+def report_stem(name: str) -> str:
+    """File stem of a sweep's report: the spec name without its family prefix, so that
+    ``mpnn-joint`` reports to ``results/mpnn/joint.*`` and ``dpnn-joint`` to ``results/dpnn/``."""
+    for prefix in ("mpnn-", "dpnn-"):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name[len(prefix):]
+    return name
+
+
+#: the methods compared in the ranking table, in the order of the claim checked there
+RANKED = ("direct_deploy", "noise_aware", "pat", "dat_no_is", "dat_is")
+
+
+def ranking_table(agg: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str]:
+    """Markdown table, one row per (dataset, error setting): the error-free accuracy (the
+    in-silico network on its own ideal model, from the direct-deployment points), the selected
+    physical test accuracy of each method, DAT w/ IS minus error-free, and whether
+    DAT w/ IS >= PAT >= direct deployment holds for the means."""
+    cells: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in agg:
+        cells[(r["dataset"], *(float(r[k]) for k in keys))][r["variant"]] = r
+    methods = [m for m in RANKED if any(m in c for c in cells.values())]
+    if not cells or not {"direct_deploy", "pat", "dat_is"} <= set(methods):
+        return []
+    lines = ["| dataset | setting | error-free | " + " | ".join(methods)
+             + " | DAT w/ IS - error-free | DAT w/ IS >= PAT >= direct |",
+             "|---|---|---|" + "---|" * len(methods) + "---|---|"]
+    for key, c in cells.items():
+        setting = setting_label(dict(zip(keys, key[1:], strict=True)), keys).replace("\n", ", ")
+        free = c.get("direct_deploy", {}).get("model_test_acc_mean", float("nan"))
+        accs = {m: c[m]["physical_test_acc_mean"] for m in methods if m in c}
+        parts = [f"{_fmt_ms(c[m]['physical_test_acc_mean'], c[m]['physical_test_acc_std'])} "
+                 f"(n={c[m]['n']})" if m in c else "" for m in methods]
+        gap = f"{accs['dat_is'] - free:+.3f}" if "dat_is" in accs and free == free else ""
+        order = ""
+        if {"direct_deploy", "pat", "dat_is"} <= set(accs):
+            ok = accs["dat_is"] >= accs["pat"] >= accs["direct_deploy"]
+            order = "yes" if ok else "**no**"
+        lines.append(f"| {key[0]} | {setting} | {'' if free != free else f'{free:.3f}'} | "
+                     + " | ".join(parts) + f" | {gap} | {order} |")
+    return lines
+
+
 def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
                  command: str = "", keys: tuple[str, ...] = MPNN_KEYS) -> Path:
     """CSV of all points, figure and a Markdown section (beside the paper's numbers for MPNN).
@@ -228,7 +271,8 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
     from .summary import write_rows
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = write_rows(rows, out_dir / f"{name}.csv") if rows else None
+    stem = report_stem(name)
+    csv_path = write_rows(rows, out_dir / f"{stem}.csv") if rows else None
     keys = tuple(keys)
     with_paper = set(keys) <= set(MPNN_KEYS)
     if with_paper:
@@ -240,7 +284,7 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
                     metrics=("physical_test_acc", "physical_test_acc_final", "model_test_acc",
                              "wall_s"))
     paper = paper_rows() if with_paper else []
-    fig = plot_sweep(agg, paper, out_dir / f"{name}.png", name, keys)
+    fig = plot_sweep(agg, paper, out_dir / f"{stem}.png", name, keys)
     wall = {}
     for r in rows:
         wall[r["variant"]] = wall.get(r["variant"], 0.0) + float(r.get("wall_s") or 0)
@@ -268,11 +312,15 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
             line += (" | |" if p is None
                      else f" {p:.3f} | {r['physical_test_acc_mean'] - p:+.3f} |")
         lines.append(line)
+    ranking = ranking_table(agg, keys)
+    if ranking:
+        lines += ["", "Per setting (selected physical test accuracy, mean ± std over n runs; "
+                  "error-free = the in-silico networks on their ideal model):", "", *ranking]
     lines += ["", "Compute (sum of training wall-clock, s): "
               + ", ".join(f"{k} {v:.0f}" for k, v in wall.items()) + "", ""]
     if fig is not None:
         lines += [f"![{name}]({fig.name})", ""]
-    md = out_dir / f"{name}.md"
+    md = out_dir / f"{stem}.md"
     md.write_text("\n".join(lines))
     return md
 
