@@ -48,3 +48,12 @@ def test_memory_benchmark_reports_peak_and_dat_over_pat():
     pat, dat = rows
     assert pat["ratio"] == 1.0 and dat["ratio"] > 0
     assert dat["peak_rss_mb"] > 0 and dat["n"] == 48 and dat["layers"] == 2
+
+
+def test_step_flops_count_the_sepn_convolutions_only_in_dat():
+    pat = bench._mpnn_setup("pat", batch=10)
+    assert bench.step_flops(*pat)["conv"] == 0
+    small = bench.step_flops(*bench._mpnn_setup("dat", "unitary", batch=10))["conv"]
+    large = bench.step_flops(*bench._mpnn_setup("dat", "unitary", batch=20))["conv"]
+    assert small > 0 and large == pytest.approx(2 * small)  # convolution cost is linear in batch
+    assert bench.sgemm_rate(64, repeats=1) > 0

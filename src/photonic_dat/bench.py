@@ -310,9 +310,57 @@ def bench_memory(repeats: int = 1, preset: str = "dpnn-paper", batch: int = 32,
     return out
 
 
+def step_flops(m, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """FLOPs of one training step of method ``m``, counted by ``torch.utils.flop_counter``:
+    ``conv`` (forward + backward convolutions, i.e. the SEPNs) and ``total`` (FFTs are not
+    counted by PyTorch's counter)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        m.step(images, labels, 1)
+    counts = {str(k): v for k, v in counter.get_flop_counts()["Global"].items()}
+    return {"conv": float(sum(v for k, v in counts.items() if "convolution" in k)),
+            "total": float(counter.get_total_flops())}
+
+
+def sgemm_rate(n: int = 1024, repeats: int = 5) -> float:
+    """FLOP/s of a float32 n x n matmul on this process's threads (the machine's practical peak)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    t = timeit(lambda: a @ b, repeats, 2)["min_s"]
+    return 2.0 * n**3 / t
+
+
+def bench_sepn_floor(repeats: int = 3) -> list[dict[str, Any]]:
+    """Lower bound of DAT / PAT from arithmetic alone: PAT's time plus the SEPN convolutions'
+    FLOPs at the machine's matmul rate, over PAT's time. An implementation cannot beat it
+    without changing the SEPN (size, batch) or the machine."""
+    from .config import load_config
+
+    rate = sgemm_rate()
+    out: list[dict[str, Any]] = [{"bench": "sepn_floor", "case": "float32 matmul rate (GFLOP/s)",
+                                  "gflops_per_s": rate / 1e9, "ratio": 1.0}]
+    mpnn, dpnn = ["errors.phase_std=0.08"], ["errors.shift_std=0.5"]
+    cases = {"mpnn-mnist DAT w/ IS (10k SEPNs), batch 500": ("mpnn-mnist", mpnn),
+             "dpnn-cpu DAT w/ IS, SEPN (4, 8, 16)": ("dpnn-cpu", dpnn),
+             "dpnn-cpu DAT w/ IS, SEPN (2, 4, 8)": ("dpnn-cpu", [*dpnn,
+                                                               "dat.sepn_features=[2,4,8]"])}
+    for label, (preset, extra) in cases.items():
+        base = ["dat.internal_states=unitary", "dat.warmup_epochs=0", extra[0]]
+        pat, images, labels = _method_setup(load_config(preset, ["train.method=pat", *base]))
+        t_pat = timeit(lambda m=pat, i=images, lb=labels: m.step(i, lb, 1), repeats, 1)
+        dat, images, labels = _method_setup(load_config(preset, ["train.method=dat", *base,
+                                                                 *extra[1:]]))
+        flops = step_flops(dat, images, labels)
+        floor = (t_pat["median_s"] + flops["conv"] / rate) / t_pat["median_s"]
+        out.append({"bench": "sepn_floor", "case": label, "sepn_gflop": flops["conv"] / 1e9,
+                    "pat_s": t_pat["median_s"], "ratio": floor})
+    return out
+
+
 BENCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "mpnn": bench_mpnn, "mesh": bench_mesh, "dpnn": bench_dpnn, "sepn": bench_sepn_overhead,
-    "memory": bench_memory,
+    "floor": bench_sepn_floor, "memory": bench_memory,
 }
 
 
