@@ -181,3 +181,34 @@ def test_report_files_drop_the_family_prefix_and_rank_the_methods(tmp_path):
     assert "| mnist | shift=0.5 | 0.930 | 0.510 ± 0.010 (n=3) | 0.810 ± 0.010 (n=3) | " \
            "0.910 ± 0.010 (n=3) | -0.020 | yes |" in md
     assert "| mnist | shift=1 | 0.930 |" in md and "| -0.220 | **no** |" in md
+
+
+def test_points_are_claimed_so_that_parallel_sweeps_do_not_collide(tiny_spec, tmp_path, capsys):
+    import os
+    import socket
+
+    from photonic_dat.sweep import LOCK_NAME, claim, release
+
+    point = tmp_path / "p"
+    assert claim(point)
+    assert not claim(point)  # held by a live process (this one)
+    release(point)
+    assert not (point / LOCK_NAME).exists()
+    (point / LOCK_NAME).write_text(f"{socket.gethostname()} 999999999")  # dead process
+    assert claim(point)
+    (point / LOCK_NAME).write_text("another-machine 1")  # shared file system: respected
+    assert not claim(point)
+
+    out = tmp_path / "sweeps"
+    busy = out / "tiny" / "mnist" / "pat" / "phase0.05" / "s0-d0"
+    busy.mkdir(parents=True)
+    (busy / LOCK_NAME).write_text(f"{socket.gethostname()} {os.getpid()}")
+    argv = ["reproduce", str(tiny_spec), "--epochs", "1", "--seeds", "1", "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "5 jobs, 1 already done, 4 ran, 0 failed" in captured.out
+    assert "left to another process" in captured.out and not (busy / "summary.json").exists()
+    (busy / LOCK_NAME).unlink()
+    assert main([*argv, "--quiet"]) == 0
+    assert "4 already done, 1 ran" in capsys.readouterr().out
+    assert (busy / "summary.json").exists()

@@ -8,12 +8,18 @@ methods are trained once per (dataset, seed) and *deployed* on every error setti
 (direct deployment); hardware-in-the-loop methods train one run per point. Training seed ``s``
 and draw ``d`` use the simulated system with error seed ``s + 100 d``, for every method, so that
 all methods of one (seed, draw) meet the same hardware.
+
+Several sweep processes on one machine may work on the same sweep (e.g. one per core, or a
+second started later with other ``--only`` methods): each training point is claimed with a lock
+file before it runs, and a point finished by another process is skipped.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -190,16 +196,70 @@ def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> 
             *args]
 
 
-def _run_train(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> tuple[Job, int]:
+LOCK_NAME = "sweep.lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(run_dir: Path) -> bool:
+    """Take the point's lock file (``run_dir/sweep.lock``: host and pid); False when another
+    live process of this host, or any process of another host (a shared file system), holds
+    it. A lock left by a dead process of this host is taken over. Lock files are git-ignored,
+    so they never travel with the results."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / LOCK_NAME
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                host, pid = lock.read_text().split()
+            except (OSError, ValueError):
+                host, pid = "", "0"  # unreadable: treat as stale
+            if host and host != socket.gethostname():
+                return False  # another machine on a shared file system: cannot tell, respect it
+            if pid.isdigit() and _pid_alive(int(pid)):
+                return False
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        return True
+    return False
+
+
+def release(run_dir: Path) -> None:
+    (run_dir / LOCK_NAME).unlink(missing_ok=True)
+
+
+def _run_train(spec: SweepSpec, job: Job, epochs: int | None,
+               root: Path) -> tuple[Job, int | None]:
+    """Train one point; the return code, or None when it was finished or is being trained by
+    another sweep process in the meantime (several processes may work on one sweep)."""
     source = source_run(spec, job, root)
     if source is not None and not (source / "summary.json").exists():
         return job, -1  # its in-silico source failed
-    job.run_dir.mkdir(parents=True, exist_ok=True)
-    cmd = train_command(spec, job, epochs, root)
-    with open(job.run_dir / "train.log", "a") as log:
-        log.write(f"$ {' '.join(cmd)}\n")
-        log.flush()
-        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+    if job.done or not claim(job.run_dir):
+        return job, None
+    try:
+        if job.done:  # finished between the check and the claim
+            return job, None
+        cmd = train_command(spec, job, epochs, root)
+        with open(job.run_dir / "train.log", "a") as log:
+            log.write(f"$ {' '.join(cmd)}\n")
+            log.flush()
+            rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        release(job.run_dir)
     return job, rc
 
 
@@ -233,6 +293,7 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
     t0 = time.perf_counter()
     trains = [j for j in todo if j.kind == "train"]
     failed: list[Job] = []
+    busy: list[Job] = []
     bar = tqdm(total=len(todo), desc=f"{spec.name}", disable=not progress)
     # in-silico trainings first: they are the deployment sources and the init_from sources
     for phase in (True, False):
@@ -241,20 +302,29 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
             futures = [pool.submit(_run_train, spec, j, epochs, root) for j in batch]
             for fut in as_completed(futures):
                 job, rc = fut.result()
-                if rc != 0 or not job.done:
+                if rc is None:  # another process has it (or finished it meanwhile)
+                    busy.append(job)
+                elif rc != 0 or not job.done:
                     failed.append(job)
                     tqdm.write(f"failed: {job.run_dir} (exit {rc}; see "
                                f"{job.run_dir / 'train.log'})")
                 bar.update(1)
     for job in (j for j in todo if j.kind == "deploy"):
-        if job.source is not None and (job.source / "summary.json").exists():
+        if job.done:
+            pass
+        elif job.source is not None and (job.source / "summary.json").exists():
             _run_deploy(spec, job)
         else:
             failed.append(job)
         bar.update(1)
     bar.close()
-    return {"jobs": len(all_jobs), "ran": len(todo) - len(failed), "failed": len(failed),
-            "skipped": len(all_jobs) - len(todo), "wall_s": time.perf_counter() - t0}
+    for job in busy:
+        if not job.done:
+            tqdm.write(f"left to another process: {job.run_dir} (delete its {LOCK_NAME} if "
+                       "no sweep is running there)")
+    return {"jobs": len(all_jobs), "ran": len(todo) - len(failed) - len(busy),
+            "failed": len(failed), "skipped": len(all_jobs) - len(todo) + len(busy),
+            "wall_s": time.perf_counter() - t0}
 
 
 def collect(spec: SweepSpec, root: Path, seeds: int | None = None, draws: int | None = None,
