@@ -11,14 +11,15 @@ import torch
 
 from photonic_dat.config import from_dict
 from photonic_dat.training import checkpoint
-from photonic_dat.training.loop import TrainingDiverged
+from photonic_dat.training.loop import TrainingDiverged, read_steps
 
 ARGS = ["train", "demo", "--method", "dat", "--epochs", "3", "--quiet", "--no-plot",
         "--set", "dataset.train_subset=240", "--set", "dataset.test_subset=100",
         "--set", "dataset.val_size=100", "--set", "model.modes=16",
         "--set", "train.batch_size=60", "--set", "dat.warmup_epochs=1",
         "--set", "system.read_noise=0.02", "--set", "train.checkpoint_every=3",
-        "--set", "train.threads=1", "--set", "dat.internal_states=unitary"]
+        "--set", "train.threads=1", "--set", "dat.internal_states=unitary",
+        "--set", "train.log_every=1"]
 
 
 def _cli(args, env_extra=None):
@@ -53,6 +54,11 @@ def test_killed_and_resumed_run_equals_uninterrupted(reference, tmp_path, kill_a
     resumed = _cli(["train", "--resume", str(run), "--quiet", "--no-plot"])
     assert resumed.returncode == 0, resumed.stderr
     assert _metrics(run) == _metrics(reference)
+    # per-iteration log: iterations redone after the resume are logged twice, read once
+    steps, ref_steps = read_steps(run), read_steps(reference)
+    assert len(ref_steps) == 3 * 4 and [r["iteration"] for r in ref_steps[:4]] == [1, 2, 3, 4]
+    assert {"loss", "loss_sim", "train_acc"} <= set(ref_steps[-1])
+    assert steps == ref_steps
     ref, got = _final_params(reference), _final_params(run)
     for key in ref:
         assert torch.equal(ref[key], got[key]), key

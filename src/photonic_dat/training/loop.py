@@ -175,6 +175,23 @@ class Trainer:
             w.writerows(self.metrics)
         os.replace(tmp, path)
 
+    STEPS_FIELDS = ("epoch", "iteration", "loss", "loss_sim", "loss_sep", "train_acc")
+
+    def _log_step(self, stats: dict[str, float]) -> None:
+        """Append this iteration's statistics to ``steps.csv`` (``train.log_every``). After a
+        resume the iterations since the last checkpoint are logged again: readers keep the
+        last row of each (epoch, iteration) (:func:`read_steps`)."""
+        if not self.main:
+            return
+        path = self.run_dir / "steps.csv"
+        new = not path.exists()
+        row = {"epoch": self.epoch + 1, "iteration": self.it, **stats}
+        with open(path, "a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=self.STEPS_FIELDS, extrasaction="ignore")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
     def _nonfinite_parameter(self) -> str | None:
         m = self.method
         named = list(m.model.named_parameters())
@@ -230,6 +247,8 @@ class Trainer:
                 for k, v in stats.items():
                     self.sums[k] = self.sums.get(k, 0.0) + v
                 self.it += 1
+                if t.log_every and self.it % t.log_every == 0:
+                    self._log_step(stats)
                 bar.update(1)
                 if self.it % 10 == 0:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in stats.items()})
@@ -299,3 +318,14 @@ class Trainer:
                          "epoch": self.best["epoch"]}, self.run_dir / "selected.pt")
             atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
         return summary
+
+
+def read_steps(run_dir: str | Path) -> list[dict[str, float]]:
+    """The rows of a run's ``steps.csv``, one per (epoch, iteration), the last one written
+    winning (iterations repeated after a resume), in training order."""
+    rows: dict[tuple[int, int], dict[str, float]] = {}
+    with open(Path(run_dir) / "steps.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            rows[(int(r["epoch"]), int(r["iteration"]))] = {
+                k: float(v) for k, v in r.items() if v not in (None, "")}
+    return [rows[k] for k in sorted(rows)]
