@@ -179,8 +179,15 @@ def test_report_files_drop_the_family_prefix_and_rank_the_methods(tmp_path):
     assert (tmp_path / "toy.csv").exists() and (tmp_path / "toy.md").exists()
     # mild: 0.9 >= 0.8 >= 0.5 holds; severe: PAT (0.55) falls below direct deployment (0.6)
     assert "| mnist | shift=0.5 | 0.930 | 0.510 ± 0.010 (n=3) | 0.810 ± 0.010 (n=3) | " \
-           "0.910 ± 0.010 (n=3) | -0.020 | yes |" in md
-    assert "| mnist | shift=1 | 0.930 |" in md and "| -0.220 | **no** |" in md
+           "0.910 ± 0.010 (n=3) | -0.020 | yes (3) |" in md
+    assert "| mnist | shift=1 | 0.930 |" in md and "| -0.220 | **no** (3) |" in md
+    # the order is checked on the runs all three methods have: an extra PAT seed is left out
+    from photonic_dat.report import ranking_table
+
+    extra = {**rows[6], "seed": 7, "physical_test_acc": 0.0}  # a PAT run of another seed
+    assert rows[6]["variant"] == "pat"
+    table = "\n".join(ranking_table([*rows, extra], ("shift_std",)))
+    assert "(n=4)" in table and "yes (3)" in table
 
 
 def test_points_are_claimed_so_that_parallel_sweeps_do_not_collide(tiny_spec, tmp_path, capsys):

@@ -231,31 +231,40 @@ def report_stem(name: str) -> str:
 RANKED = ("direct_deploy", "noise_aware", "pat", "dat_no_is", "dat_is")
 
 
-def ranking_table(agg: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str]:
+def ranking_table(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str]:
     """Markdown table, one row per (dataset, error setting): the error-free accuracy (the
-    in-silico network on its own ideal model, from the direct-deployment points), the selected
-    physical test accuracy of each method, DAT w/ IS minus error-free, and whether
-    DAT w/ IS >= PAT >= direct deployment holds for the means."""
-    cells: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for r in agg:
-        cells[(r["dataset"], *(float(r[k]) for k in keys))][r["variant"]] = r
+    in-silico networks on their ideal model, from the direct-deployment points), each method's
+    selected physical test accuracy (mean ± std over its n runs), DAT w/ IS minus error-free,
+    and whether DAT w/ IS >= PAT >= direct deployment holds for the means over the (seed, draw)
+    pairs that all three have run (their number in brackets)."""
+    cells: dict[tuple, dict[str, dict[tuple, dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(dict))
+    for r in rows:
+        key = (r["dataset"], *(float(r.get(k) or 0) for k in keys))
+        cells[key][r["variant"]][(int(r.get("seed", 0)), int(r.get("draw", 0)))] = r
     methods = [m for m in RANKED if any(m in c for c in cells.values())]
     if not cells or not {"direct_deploy", "pat", "dat_is"} <= set(methods):
         return []
     lines = ["| dataset | setting | error-free | " + " | ".join(methods)
-             + " | DAT w/ IS - error-free | DAT w/ IS >= PAT >= direct |",
+             + " | DAT w/ IS - error-free | DAT w/ IS >= PAT >= direct (common runs) |",
              "|---|---|---|" + "---|" * len(methods) + "---|---|"]
-    for key, c in cells.items():
+
+    def acc(runs: dict[tuple, dict[str, Any]], which=None, field="physical_test_acc"):
+        return mean_std([float(runs[k][field]) for k in (which or runs)])
+
+    for key in sorted(cells, key=lambda k: (k[0], *k[1:])):
+        c = cells[key]
         setting = setting_label(dict(zip(keys, key[1:], strict=True)), keys).replace("\n", ", ")
-        free = c.get("direct_deploy", {}).get("model_test_acc_mean", float("nan"))
-        accs = {m: c[m]["physical_test_acc_mean"] for m in methods if m in c}
-        parts = [f"{_fmt_ms(c[m]['physical_test_acc_mean'], c[m]['physical_test_acc_std'])} "
-                 f"(n={c[m]['n']})" if m in c else "" for m in methods]
-        gap = f"{accs['dat_is'] - free:+.3f}" if "dat_is" in accs and free == free else ""
+        free = acc(c["direct_deploy"], field="model_test_acc")[0] if "direct_deploy" in c \
+            else float("nan")
+        parts = [f"{_fmt_ms(*acc(c[m]))} (n={len(c[m])})" if m in c else "" for m in methods]
+        gap = f"{acc(c['dat_is'])[0] - free:+.3f}" if "dat_is" in c and free == free else ""
         order = ""
-        if {"direct_deploy", "pat", "dat_is"} <= set(accs):
-            ok = accs["dat_is"] >= accs["pat"] >= accs["direct_deploy"]
-            order = "yes" if ok else "**no**"
+        trio = [c.get(m, {}) for m in ("dat_is", "pat", "direct_deploy")]
+        common = sorted(set(trio[0]) & set(trio[1]) & set(trio[2]))
+        if common:
+            a, b, d = (acc(t, common)[0] for t in trio)
+            order = f"{'yes' if a >= b >= d else '**no**'} ({len(common)})"
         lines.append(f"| {key[0]} | {setting} | {'' if free != free else f'{free:.3f}'} | "
                      + " | ".join(parts) + f" | {gap} | {order} |")
     return lines
@@ -312,7 +321,7 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
             line += (" | |" if p is None
                      else f" {p:.3f} | {r['physical_test_acc_mean'] - p:+.3f} |")
         lines.append(line)
-    ranking = ranking_table(agg, keys)
+    ranking = ranking_table(rows, keys)
     if ranking:
         lines += ["", "Per setting (selected physical test accuracy, mean ± std over n runs; "
                   "error-free = the in-silico networks on their ideal model):", "", *ranking]
