@@ -8,6 +8,9 @@
 #              SEPNs, whole detector image fitted, fusion at the output only, shared forward).
 #   dat-small: dat-full with SEPN features (2, 4, 8) instead of (4, 8, 16): 20k instead of 78k
 #              real parameters per SEPN and about half the iteration time (issue 7).
+#   dat-nowarm: dat-full without the warm-up epoch (SEPN weight 1 from the first iteration; the
+#              SEPNs start at zero, so the model starts as the ideal one). During the warm-up the
+#              physical parameters take PAT-like steps, which hurt on this hardware draw.
 # Resumable: finished runs are skipped. Usage: ONLY=<name> bash experiments/dpnn_dat_budget.sh
 set -euo pipefail
 PD=${PD:-.venv/bin/photonic-dat}
@@ -40,4 +43,6 @@ want dat-full && run_or_resume $OUT/joint-dat-full-mnist-s0 --method dat \
 want dat-small && run_or_resume $OUT/joint-dat-small-mnist-s0 --method dat \
   --set dat.internal_states=unitary --set dat.warmup_epochs=1 --set "dat.sepn_features=[2,4,8]" \
   "${ERR[@]}" "${FULL[@]}"
+want dat-nowarm && run_or_resume $OUT/joint-dat-nowarm-mnist-s0 --method dat \
+  --set dat.internal_states=unitary --set dat.warmup_epochs=0 "${ERR[@]}" "${FULL[@]}"
 exit 0
