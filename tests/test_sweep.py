@@ -87,14 +87,14 @@ def test_tiny_sweep_runs_resumes_and_reports(tiny_spec, tmp_path, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "10 jobs, 0 already done, 10 ran, 0 failed" in text
-    rows = read_rows(out / "tiny.csv")
+    rows = read_rows(out / "tiny" / "tiny.csv")
     assert len(rows) == 8
     assert {r["variant"] for r in rows} == {"direct_deploy", "pat"}
     pat = [r for r in rows if r["variant"] == "pat"]
     assert all(int(r["queries"]) == 300 for r in pat)
-    md = (out / "tiny.md").read_text()
+    md = (out / "tiny" / "tiny.md").read_text()
     assert "| mnist | pat | 0 | 0.15 | 2 |" in md
-    assert (out / "tiny.png").exists()
+    assert (out / "tiny" / "tiny.png").exists()
     # resumption: everything is skipped; a lost point is redone alone
     assert main(argv) == 0
     assert "10 already done, 0 ran" in capsys.readouterr().out
@@ -191,31 +191,64 @@ def test_report_files_drop_the_family_prefix_and_rank_the_methods(tmp_path):
 
 
 def test_points_are_claimed_so_that_parallel_sweeps_do_not_collide(tiny_spec, tmp_path, capsys):
-    import os
-    import socket
+    import subprocess
+    import sys
 
     from photonic_dat.sweep import LOCK_NAME, claim, release
 
     point = tmp_path / "p"
-    assert claim(point)
-    assert not claim(point)  # held by a live process (this one)
-    release(point)
-    assert not (point / LOCK_NAME).exists()
-    (point / LOCK_NAME).write_text(f"{socket.gethostname()} 999999999")  # dead process
-    assert claim(point)
-    (point / LOCK_NAME).write_text("another-machine 1")  # shared file system: respected
-    assert not claim(point)
+    fd = claim(point)
+    assert fd is not None
+    assert claim(point) is None  # held (flock: even another open file of this process)
+    release(fd)
+    fd = claim(point)  # a lock file left behind by an ended holder is free
+    assert fd is not None
+    # a child that inherited the lock keeps it after the sweep's own descriptor is closed
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                             pass_fds=(fd,))
+    release(fd)
+    try:
+        assert claim(point) is None
+    finally:
+        child.kill()
+        child.wait()
+    fd = claim(point)
+    assert fd is not None
 
     out = tmp_path / "sweeps"
     busy = out / "tiny" / "mnist" / "pat" / "phase0.05" / "s0-d0"
-    busy.mkdir(parents=True)
-    (busy / LOCK_NAME).write_text(f"{socket.gethostname()} {os.getpid()}")
+    held = claim(busy)  # another sweep process is training this point
     argv = ["reproduce", str(tiny_spec), "--epochs", "1", "--seeds", "1", "--out", str(out)]
     assert main([*argv, "--quiet"]) == 0
     captured = capsys.readouterr()
     assert "5 jobs, 1 already done, 4 ran, 0 failed" in captured.out
     assert "left to another process" in captured.out and not (busy / "summary.json").exists()
-    (busy / LOCK_NAME).unlink()
+    release(held)
     assert main([*argv, "--quiet"]) == 0
     assert "4 already done, 1 ran" in capsys.readouterr().out
-    assert (busy / "summary.json").exists()
+    assert (busy / "summary.json").exists() and (busy / LOCK_NAME).exists()
+    release(fd)
+
+
+def test_a_point_whose_source_is_missing_says_so(tiny_spec, tmp_path, capsys):
+    spec = tiny_spec.read_text().replace("pat: {train.method: pat}",
+                                         'pat: {train.method: pat, train.init_from: "@direct_deploy"}')
+    path = tmp_path / "src.yaml"
+    path.write_text(spec)
+    argv = ["reproduce", str(path), "--epochs", "1", "--seeds", "1", "--only", "pat",
+            "--out", str(tmp_path / "o"), "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 failed" in out and "is not finished (train its method first" in out
+
+
+def test_ranking_finds_the_mpnn_labels():
+    from photonic_dat.report import ranking_table
+
+    rows = [{"dataset": "mnist", "variant": v, "seed": 0, "phase_std": 0.1,
+             "physical_test_acc": a, "model_test_acc": 0.97}
+            for v, a in (("direct_deploy", 0.5), ("pat", 0.7), ("dat_no_is_4k", 0.8),
+                         ("dat_is_10k", 0.9))]
+    table = ranking_table(rows, ("phase_std",))
+    assert "| dat_no_is_4k | dat_is_10k |" in table[0]
+    assert table[2].endswith("| -0.070 | yes (1) |")

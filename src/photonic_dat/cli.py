@@ -141,7 +141,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     rows = collect(spec, root, seeds=args.seeds, draws=args.draws, only=only)
     command = "photonic-dat reproduce " + " ".join(sys.argv[2:]) if sys.argv[1:2] == [
         "reproduce"] else ""
-    md = sweep_report(spec.name, rows, Path(args.report_dir or args.out), command,
+    md = sweep_report(spec.name, rows, Path(args.report_dir) if args.report_dir else root, command,
                       keys=error_keys(spec))
     print(f"report: {md}")
     return 0
@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="config override for every point, e.g. --set train.device=cuda")
     r.add_argument("--out", default="runs/sweeps", help="root of the point run directories")
-    r.add_argument("--report-dir", help="where CSV/figure/Markdown go (default: --out)")
+    r.add_argument("--report-dir", help="where CSV/figure/Markdown go (default: the sweep's own folder, "
+                   "OUT/SPEC_NAME)")
     r.add_argument("--report-only", action="store_true", help="only collect and report")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_reproduce)

@@ -241,10 +241,16 @@ def ranking_table(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str
         lambda: defaultdict(dict))
     for r in rows:
         key = (r["dataset"], *(float(r.get(k) or 0) for k in keys))
-        cells[key][r["variant"]][(int(r.get("seed", 0)), int(r.get("draw", 0)))] = r
-    methods = [m for m in RANKED if any(m in c for c in cells.values())]
-    if not cells or not {"direct_deploy", "pat", "dat_is"} <= set(methods):
+        cells[key][r["variant"]][(int(r.get("seed") or 0), int(r.get("draw") or 0))] = r
+    labels = {v for c in cells.values() for v in c}
+    role = {}
+    for r in RANKED:  # the label playing each role: exact, or the one "<role>_<size>" label
+        cands = [v for v in labels if v == r or (v.startswith(r + "_") and "separable" not in v)]
+        if r in cands or len(cands) == 1:
+            role[r] = r if r in cands else cands[0]
+    if not cells or not {"direct_deploy", "pat", "dat_is"} <= set(role):
         return []
+    methods = [role[r] for r in RANKED if r in role]
     lines = ["| dataset | setting | error-free | " + " | ".join(methods)
              + " | DAT w/ IS - error-free | DAT w/ IS >= PAT >= direct (common runs) |",
              "|---|---|---|" + "---|" * len(methods) + "---|---|"]
@@ -258,13 +264,15 @@ def ranking_table(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str
         free = acc(c["direct_deploy"], field="model_test_acc")[0] if "direct_deploy" in c \
             else float("nan")
         parts = [f"{_fmt_ms(*acc(c[m]))} (n={len(c[m])})" if m in c else "" for m in methods]
-        gap = f"{acc(c['dat_is'])[0] - free:+.3f}" if "dat_is" in c and free == free else ""
+        dat = c.get(role["dat_is"], {})
+        gap = f"{acc(dat)[0] - free:+.3f}" if dat and free == free else ""
         order = ""
-        trio = [c.get(m, {}) for m in ("dat_is", "pat", "direct_deploy")]
+        trio = [c.get(role[r], {}) for r in ("dat_is", "pat", "direct_deploy")]
         common = sorted(set(trio[0]) & set(trio[1]) & set(trio[2]))
         if common:
             a, b, d = (acc(t, common)[0] for t in trio)
-            order = f"{'yes' if a >= b >= d else '**no**'} ({len(common)})"
+            verdict = "n/a" if a != a or b != b or d != d else "yes" if a >= b >= d else "**no**"
+            order = f"{verdict} ({len(common)})"
         lines.append(f"| {key[0]} | {setting} | {'' if free != free else f'{free:.3f}'} | "
                      + " | ".join(parts) + f" | {gap} | {order} |")
     return lines

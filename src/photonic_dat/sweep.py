@@ -16,6 +16,7 @@ file before it runs, and a point finished by another process is skipped.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -197,58 +198,48 @@ def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> 
 
 
 LOCK_NAME = "sweep.lock"
+NO_SOURCE = -1000  # _run_train's code for "the run this point starts from is missing"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def claim(run_dir: Path) -> bool:
-    """Take the point's lock file (``run_dir/sweep.lock``: host and pid); False when another
-    live process of this host, or any process of another host (a shared file system), holds
-    it. A lock left by a dead process of this host is taken over. Lock files are git-ignored,
-    so they never travel with the results."""
+def claim(run_dir: Path) -> int | None:
+    """Lock the point (an exclusive ``flock`` on ``run_dir/sweep.lock``); returns the lock's
+    file descriptor, or None when another process holds it. The lock is passed on to the
+    training process, so the kernel keeps it until both the sweep and its trainer have exited,
+    however they end; the file stays (git-ignored) and records the last holder for humans."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    lock = run_dir / LOCK_NAME
-    me = f"{socket.gethostname()} {os.getpid()}"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                host, pid = lock.read_text().split()
-            except (OSError, ValueError):
-                host, pid = "", "0"  # unreadable: treat as stale
-            if host and host != socket.gethostname():
-                return False  # another machine on a shared file system: cannot tell, respect it
-            if pid.isdigit() and _pid_alive(int(pid)):
-                return False
-            lock.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(me)
-        return True
-    return False
+    fd = os.open(run_dir / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
+    return fd
 
 
-def release(run_dir: Path) -> None:
-    (run_dir / LOCK_NAME).unlink(missing_ok=True)
+def release(fd: int) -> None:
+    """Give up a lock taken by :func:`claim` (its trainer may still hold it until it exits)."""
+    os.close(fd)
 
 
 def _run_train(spec: SweepSpec, job: Job, epochs: int | None,
                root: Path) -> tuple[Job, int | None]:
     """Train one point; the return code, or None when it was finished or is being trained by
-    another sweep process in the meantime (several processes may work on one sweep)."""
+    another sweep process in the meantime (several processes may work on one sweep), or
+    ``NO_SOURCE`` when the run it starts from is missing."""
     source = source_run(spec, job, root)
     if source is not None and not (source / "summary.json").exists():
-        return job, -1  # its in-silico source failed
-    if job.done or not claim(job.run_dir):
+        held = claim(source) if source.is_dir() else -1
+        if held is None:
+            return job, None  # its source is being trained by another process
+        if held >= 0:
+            release(held)
+        return job, NO_SOURCE
+    if job.done:
+        return job, None
+    fd = claim(job.run_dir)
+    if fd is None:
         return job, None
     try:
         if job.done:  # finished between the check and the claim
@@ -257,9 +248,10 @@ def _run_train(spec: SweepSpec, job: Job, epochs: int | None,
         with open(job.run_dir / "train.log", "a") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+            child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, pass_fds=(fd,))
+            rc = child.wait()
     finally:
-        release(job.run_dir)
+        release(fd)
     return job, rc
 
 
@@ -304,14 +296,19 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
                 job, rc = fut.result()
                 if rc is None:  # another process has it (or finished it meanwhile)
                     busy.append(job)
+                elif rc == NO_SOURCE:
+                    failed.append(job)
+                    tqdm.write(f"failed: {job.run_dir}: the run it starts from, "
+                               f"{source_run(spec, job, root)}, is not finished (train its "
+                               "method first, e.g. --only direct_deploy)")
                 elif rc != 0 or not job.done:
                     failed.append(job)
                     tqdm.write(f"failed: {job.run_dir} (exit {rc}; see "
                                f"{job.run_dir / 'train.log'})")
                 bar.update(1)
     for job in (j for j in todo if j.kind == "deploy"):
-        if job.done:
-            pass
+        if job.done:  # deployed by another process meanwhile
+            busy.append(job)
         elif job.source is not None and (job.source / "summary.json").exists():
             _run_deploy(spec, job)
         else:
@@ -320,8 +317,7 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
     bar.close()
     for job in busy:
         if not job.done:
-            tqdm.write(f"left to another process: {job.run_dir} (delete its {LOCK_NAME} if "
-                       "no sweep is running there)")
+            tqdm.write(f"left to another process: {job.run_dir}")
     return {"jobs": len(all_jobs), "ran": len(todo) - len(failed) - len(busy),
             "failed": len(failed), "skipped": len(all_jobs) - len(todo) + len(busy),
             "wall_s": time.perf_counter() - t0}

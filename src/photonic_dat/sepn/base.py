@@ -21,7 +21,7 @@ class SEPNBase(nn.Module):
     gradients and the returned field stay float32. On CPUs with AVX512-BF16 (and on GPUs) this
     roughly halves the SEPN's cost; elsewhere it can be slower.
 
-    Maps of at least ``CHANNELS_LAST_MIN_PIXELS`` pixels run in the channels-last memory format:
+    On CPU, maps of at least ``CHANNELS_LAST_MIN_PIXELS`` pixels run in the channels-last format:
     oneDNN's convolutions with the few channels of a SEPN are 2-3x faster that way on CPU at
     64 x 64 (forward + backward, measured in ``benchmarks``), while the small MPNN maps (8 x 8)
     gain nothing. The layout changes no value, only the order of the numbers in memory.
@@ -49,7 +49,7 @@ class SEPNBase(nn.Module):
         if not z.is_complex():
             z = torch.complex(z, torch.zeros_like(z))
         s = to_stacked(z)
-        if s.shape[-2] * s.shape[-1] >= self.CHANNELS_LAST_MIN_PIXELS:
+        if s.device.type == "cpu" and s.shape[-2] * s.shape[-1] >= self.CHANNELS_LAST_MIN_PIXELS:
             s = s.contiguous(memory_format=torch.channels_last)
         if self.compute_dtype is None or self.compute_dtype == s.dtype:
             out = from_stacked(self.forward_stacked(s))
