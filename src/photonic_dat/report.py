@@ -167,8 +167,23 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
             panels.append(("bar", ds, None))
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, (kind, ds, key) in zip(axes[0], panels, strict=True):
+    ncols = min(4, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False,
+                             sharey=True)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    # error-free: the in-silico networks on their ideal model (direct-deployment points)
+    free = {}
+    for ds in datasets:
+        vals = [r["model_test_acc_mean"] for r in agg if r["dataset"] == ds
+                and r["variant"] == "direct_deploy" and r.get("model_test_acc_mean") == r.get(
+                    "model_test_acc_mean")]
+        if vals:
+            free[ds] = sum(vals) / len(vals)
+    for ax, (kind, ds, key) in zip(axes.flat, panels, strict=False):
+        if ds in free:
+            ax.axhline(free[ds], color="0.4", ls=":", lw=1, label="error-free")
         if kind == "line":
             for v in variants:
                 pts = sorted((float(r[key]), r["physical_test_acc_mean"], r["physical_test_acc_std"])
@@ -184,6 +199,8 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
                 if pp:
                     xs, ys = zip(*pp, strict=True)
                     ax.plot(xs, ys, "x--", color=colours[v], alpha=0.5, lw=0.8)
+            if key == "quant_levels":
+                ax.set_xscale("log", base=2)
             ax.set_xlabel(KEY_LABELS.get(key, key))
             ax.set_title(f"{ds}, {key.replace('_std', '')} errors")
         else:
