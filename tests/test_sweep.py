@@ -252,3 +252,16 @@ def test_ranking_finds_the_mpnn_labels():
     table = ranking_table(rows, ("phase_std",))
     assert "| dat_no_is_4k | dat_is_10k |" in table[0]
     assert table[2].endswith("| -0.070 | yes (1) |")
+
+
+def test_compute_counts_each_training_once(tmp_path):
+    from photonic_dat.report import sweep_report
+
+    rows = [{"dataset": "mnist", "variant": "direct_deploy", "seed": 0, "phase_std": p,
+             "physical_test_acc": 0.9, "model_test_acc": 0.95, "wall_s": 100.0,
+             "deployed_from": "runs/train-s0"} for p in (0.02, 0.04, 0.06)]
+    rows.append({"dataset": "mnist", "variant": "pat", "seed": 0, "phase_std": 0.02,
+                 "physical_test_acc": 0.9, "model_test_acc": 0.9, "wall_s": 50.0,
+                 "run_dir": "runs/pat"})
+    md = sweep_report("mpnn-toy", rows, tmp_path, keys=("phase_std",)).read_text()
+    assert "direct_deploy 100, pat 50; total 0.0 core-hours" in md

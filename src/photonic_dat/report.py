@@ -319,8 +319,13 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
                              "wall_s"))
     paper = paper_rows() if with_paper else []
     fig = plot_sweep(agg, paper, out_dir / f"{stem}.png", name, keys)
-    wall = {}
+    wall: dict[str, float] = {}
+    counted = set()  # a deployment carries its training's wall-clock: count each training once
     for r in rows:
+        run = r.get("deployed_from") or r.get("run_dir") or id(r)
+        if run in counted:
+            continue
+        counted.add(run)
         wall[r["variant"]] = wall.get(r["variant"], 0.0) + float(r.get("wall_s") or 0)
     lines = [f"## {name}", ""]
     if command:
@@ -350,8 +355,11 @@ def sweep_report(name: str, rows: list[dict[str, Any]], out_dir: Path,
     if ranking:
         lines += ["", "Per setting (selected physical test accuracy, mean ± std over n runs; "
                   "error-free = the in-silico networks on their ideal model):", "", *ranking]
-    lines += ["", "Compute (sum of training wall-clock, s): "
-              + ", ".join(f"{k} {v:.0f}" for k, v in wall.items()) + "", ""]
+    total_h = sum(wall.values()) / 3600
+    lines += ["", "Compute (training wall-clock, s, one thread per run; each training counted "
+              "once, direct_deploy = its in-silico trainings): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in wall.items())
+              + f"; total {total_h:.1f} core-hours.", ""]
     if fig is not None:
         lines += [f"![{name}]({fig.name})", ""]
     md = out_dir / f"{stem}.md"
