@@ -11,6 +11,9 @@
 #   dat-nowarm: dat-full without the warm-up epoch (SEPN weight 1 from the first iteration; the
 #              SEPNs start at zero, so the model starts as the ideal one). During the warm-up the
 #              physical parameters take PAT-like steps, which hurt on this hardware draw.
+#   dat-nowarm6: dat-nowarm continued to 6 epochs (copied, resumed with train.epochs=6; the
+#              learning rates halve after epoch 4 as in the preset).
+#   dat-nowarm-decay: dat-nowarm with the learning rates halved after every epoch (lr_step 1).
 # Resumable: finished runs are skipped. Usage: ONLY=<name> bash experiments/dpnn_dat_budget.sh
 set -euo pipefail
 PD=${PD:-.venv/bin/photonic-dat}
@@ -45,4 +48,16 @@ want dat-small && run_or_resume $OUT/joint-dat-small-mnist-s0 --method dat \
   "${ERR[@]}" "${FULL[@]}"
 want dat-nowarm && run_or_resume $OUT/joint-dat-nowarm-mnist-s0 --method dat \
   --set dat.internal_states=unitary --set dat.warmup_epochs=0 "${ERR[@]}" "${FULL[@]}"
+if want dat-nowarm6; then
+  run=$OUT/joint-dat-nowarm6-mnist-s0
+  if [ ! -f "$run/summary.json" ]; then
+    if [ ! -d "$run" ]; then
+      cp -r $OUT/joint-dat-nowarm-mnist-s0 "$run"; rm -f "$run/summary.json"
+    fi
+    $PD train --resume "$run" --set train.epochs=6 --quiet
+  fi
+fi
+want dat-nowarm-decay && run_or_resume $OUT/joint-dat-nowarm-decay-mnist-s0 --method dat \
+  --set dat.internal_states=unitary --set dat.warmup_epochs=0 --set train.lr_step=1 \
+  "${ERR[@]}" "${FULL[@]}"
 exit 0
