@@ -26,6 +26,10 @@ def main() -> None:
         "dat-outfuse16": "dat_is_10k_output_fusion_16ep",  # the above continued to 16 epochs
         "pat-full": "pat_full",  # 55k images x 3 epochs, lr 0.01
         "dat-full": "dat_is_10k_full",  # 55k x 3, lr 0.01, the preset's DAT settings
+        "dat-small": "dat_is_small_sepn_full",  # dat-full with SEPN features (2, 4, 8)
+        "dat-nowarm": "dat_is_10k_full_nowarm",  # dat-full without the warm-up epoch
+        "dat-nowarm6": "dat_is_10k_full_nowarm_6ep",  # the above continued to 6 epochs
+        "dat-nowarm-decay": "dat_is_10k_full_nowarm_decay",  # lr halved after every epoch
     }
     for name, label in variants.items():
         path = OUT / "runs" / f"joint-{name}-mnist-s0" / "summary.json"

@@ -207,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a network (in-silico, noise-aware, PAT or DAT)")
     t.add_argument("config", nargs="?", help="preset name (see `presets`) or YAML file")
-    t.add_argument("--method", choices=["insilico", "noise_aware", "pat", "dat"])
+    t.add_argument("--method", choices=["insilico", "noise_aware", "pat", "dat", "oracle"],
+                   help="oracle: train through the simulated hardware's exact error model (an "
+                   "upper bound for simulation studies)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config value, e.g. --set errors.phase_std=0.08")

@@ -18,7 +18,7 @@ import yaml
 
 from .errors import ERROR_SPECS, ErrorSpecError
 
-METHODS = ("insilico", "noise_aware", "pat", "dat")
+METHODS = ("insilico", "noise_aware", "pat", "dat", "oracle")
 PLANE_LOSSES = ("mse", "l2")
 INTERNAL_STATES = ("none", "unitary", "separable")
 

@@ -218,3 +218,36 @@ def test_fitting_the_output_plane_adds_a_similarity_term(mnist_small):
         dat, _ = _dat_on_phase_errors(fit_output_plane=flag)
         losses[flag] = dat.step(images[:50], labels[:50], epoch=0)["loss_sim"]
     assert losses[True] > losses[False] > 0
+
+
+@pytest.mark.parametrize("model,errors", [
+    ({"modes": 16, "layers": 2}, {"phase_std": 0.1, "bs_std": 0.05}),
+    ({"kind": "diffractive", "n": 24, "layers": 2, "padding": 3, "init": "uniform"},
+     {"shift_std": 0.5, "fab_phase_std": 0.3, "distance_std": 0.02}),
+])
+def test_oracle_trains_through_the_systems_own_realisation(mnist_small, model, errors):
+    cfg = from_dict({"model": model, "errors": errors, "system": {"error_seed": 3},
+                     "train": {"method": "oracle", "lr": 0.01}})
+    net = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(net, cfg.error_spec(), error_seed=3)
+    m = METHOD_CLASSES["oracle"](net, system, cfg)
+    x = net.encode(mnist_small.train[0][:50])
+    with torch.no_grad():
+        ours = net(x, errors=m.errors).intensity
+        ideal = net(x).intensity
+    measured = system.measure(x).output
+    scale = measured.abs().max()
+    assert (ours - measured).abs().max() < 1e-5 * scale  # the hardware's exact model
+    assert (ideal - measured).abs().max() > 1e-2 * scale  # which the ideal model is not
+    before = system.queries
+    stats = m.step(*(t[:50] for t in mnist_small.train), epoch=0)
+    assert system.queries == before and stats["loss"] > 0  # no measurement to train
+
+
+def test_oracle_beats_direct_deployment(mnist_small, tmp_path):
+    common = {"train": {"epochs": 4}, "system": {"error_seed": 3}, "errors": {"phase_std": 0.1}}
+    direct = train(small_cfg("insilico", **common), tmp_path / "i", data=mnist_small,
+                   progress=False)
+    oracle = train(small_cfg("oracle", **common), tmp_path / "o", data=mnist_small,
+                   progress=False)
+    assert oracle["physical_test_acc"] > direct["physical_test_acc"] + 0.03

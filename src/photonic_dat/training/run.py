@@ -19,10 +19,11 @@ from .dat import DAT
 from .loop import Trainer, atomic_write_text
 from .methods import InSilico, Method
 from .noise_aware import NoiseAware
+from .oracle import Oracle
 from .pat import PAT
 
 METHOD_CLASSES: dict[str, type[Method]] = {
-    "insilico": InSilico, "noise_aware": NoiseAware, "pat": PAT, "dat": DAT,
+    "insilico": InSilico, "noise_aware": NoiseAware, "pat": PAT, "dat": DAT, "oracle": Oracle,
 }
 
 
