@@ -340,17 +340,17 @@ def bench_sepn_floor(repeats: int = 3) -> list[dict[str, Any]]:
     rate = sgemm_rate()
     out: list[dict[str, Any]] = [{"bench": "sepn_floor", "case": "float32 matmul rate (GFLOP/s)",
                                   "gflops_per_s": rate / 1e9, "ratio": 1.0}]
-    mpnn, dpnn = ["errors.phase_std=0.08"], ["errors.shift_std=0.5"]
-    cases = {"mpnn-mnist DAT w/ IS (10k SEPNs), batch 500": ("mpnn-mnist", mpnn),
-             "dpnn-cpu DAT w/ IS, SEPN (4, 8, 16)": ("dpnn-cpu", dpnn),
-             "dpnn-cpu DAT w/ IS, SEPN (2, 4, 8)": ("dpnn-cpu", [*dpnn,
-                                                               "dat.sepn_features=[2,4,8]"])}
-    for label, (preset, extra) in cases.items():
-        base = ["dat.internal_states=unitary", "dat.warmup_epochs=0", extra[0]]
+    mpnn, dpnn = "errors.phase_std=0.08", "errors.shift_std=0.5"
+    cases = {"mpnn-mnist DAT w/ IS (10k SEPNs), batch 500": ("mpnn-mnist", mpnn, []),
+             "dpnn-cpu DAT w/ IS, SEPN (4, 8, 16)": ("dpnn-cpu", dpnn, []),
+             "dpnn-cpu DAT w/ IS, SEPN (2, 4, 8)": ("dpnn-cpu", dpnn,
+                                                   ["dat.sepn_features=[2,4,8]"])}
+    for label, (preset, error, extra) in cases.items():
+        base = ["dat.internal_states=unitary", "dat.warmup_epochs=0", error]
         pat, images, labels = _method_setup(load_config(preset, ["train.method=pat", *base]))
         t_pat = timeit(lambda m=pat, i=images, lb=labels: m.step(i, lb, 1), repeats, 1)
         dat, images, labels = _method_setup(load_config(preset, ["train.method=dat", *base,
-                                                                 *extra[1:]]))
+                                                                 *extra]))
         flops = step_flops(dat, images, labels)
         floor = (t_pat["median_s"] + flops["conv"] / rate) / t_pat["median_s"]
         out.append({"bench": "sepn_floor", "case": label, "sepn_gflop": flops["conv"] / 1e9,
