@@ -252,6 +252,12 @@ def test_ranking_finds_the_mpnn_labels():
     table = ranking_table(rows, ("phase_std",))
     assert "| dat_no_is_4k | dat_is_10k |" in table[0]
     assert table[2].endswith("| -0.070 | yes (1) |")
+    # a further DAT w/ IS variant gets its own column and its own gap, named
+    mod = {**rows[-1], "variant": "dat_is_mod", "physical_test_acc": 0.95}
+    table = ranking_table([*rows, mod], ("phase_std",))
+    assert table[0].startswith("| dataset | setting | error-free | direct_deploy | pat | "
+                               "dat_no_is_4k | dat_is_10k | dat_is_mod |")
+    assert table[2].endswith("| 0.950 ± 0.000 (n=1) | -0.070, -0.020 (dat_is_mod) | yes (1) |")
 
 
 def test_compute_counts_each_training_once(tmp_path):

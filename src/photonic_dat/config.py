@@ -92,6 +92,7 @@ class DATConfig:
     fit_output_plane: bool = False
     sepn_dtype: str = "float32"
     shared_forward: bool = False
+    sepn_modulation: bool = False
 
 
 @dataclasses.dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import resources
@@ -251,9 +252,11 @@ RANKED = ("direct_deploy", "noise_aware", "pat", "dat_no_is", "dat_is", "oracle"
 def ranking_table(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str]:
     """Markdown table, one row per (dataset, error setting): the error-free accuracy (the
     in-silico networks on their ideal model, from the direct-deployment points), each method's
-    selected physical test accuracy (mean ± std over its n runs), DAT w/ IS minus error-free,
-    and whether DAT w/ IS >= PAT >= direct deployment holds for the means over the (seed, draw)
-    pairs that all three have run (their number in brackets)."""
+    selected physical test accuracy (mean ± std over its n runs; variants beyond the ranked
+    roles, e.g. ``dat_is_mod``, in further columns), DAT w/ IS (and each further DAT w/ IS
+    variant, named) minus error-free, and whether DAT w/ IS >= PAT >= direct deployment holds
+    for the means over the (seed, draw) pairs that all three have run (their number in
+    brackets)."""
     cells: dict[tuple, dict[str, dict[tuple, dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(dict))
     for r in rows:
@@ -262,12 +265,15 @@ def ranking_table(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str
     labels = {v for c in cells.values() for v in c}
     role = {}
     for r in RANKED:  # the label playing each role: exact, or the one "<role>_<size>" label
-        cands = [v for v in labels if v == r or (v.startswith(r + "_") and "separable" not in v)]
+        cands = [v for v in labels if v == r or re.fullmatch(re.escape(r) + r"_\d+k", v)]
         if r in cands or len(cands) == 1:
             role[r] = r if r in cands else cands[0]
     if not cells or not {"direct_deploy", "pat", "dat_is"} <= set(role):
         return []
     methods = [role[r] for r in RANKED if r in role]
+    methods += sorted(labels - set(methods))  # further variants (e.g. dat_is_mod) at the end
+    gapped = [m for m in methods if m == role["dat_is"]
+              or (m.startswith("dat_is") and m not in role.values())]
     lines = ["| dataset | setting | error-free | " + " | ".join(methods)
              + " | DAT w/ IS - error-free | DAT w/ IS >= PAT >= direct (common runs) |",
              "|---|---|---|" + "---|" * len(methods) + "---|---|"]
@@ -281,8 +287,9 @@ def ranking_table(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str
         free = acc(c["direct_deploy"], field="model_test_acc")[0] if "direct_deploy" in c \
             else float("nan")
         parts = [f"{_fmt_ms(*acc(c[m]))} (n={len(c[m])})" if m in c else "" for m in methods]
-        dat = c.get(role["dat_is"], {})
-        gap = f"{acc(dat)[0] - free:+.3f}" if dat and free == free else ""
+        gaps = [(m, acc(c[m])[0] - free) for m in gapped if c.get(m) and free == free]
+        gap = ", ".join(f"{g:+.3f}" if m == role["dat_is"] else f"{g:+.3f} ({m})"
+                        for m, g in gaps)
         order = ""
         trio = [c.get(role[r], {}) for r in ("dat_is", "pat", "direct_deploy")]
         common = sorted(set(trio[0]) & set(trio[1]) & set(trio[2]))

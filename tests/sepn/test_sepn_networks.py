@@ -12,6 +12,7 @@ from photonic_dat.sepn import (
     SEPN_KINDS,
     ComplexResNet,
     ComplexUNet,
+    ModulatedSEPN,
     build_sepn,
     sepn_name,
 )
@@ -242,3 +243,23 @@ def test_channels_last_layout_changes_no_value(kind, features, monkeypatch):
     for a, b in zip(grad_fast, grad_plain, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
     assert out_fast.shape == z.shape
+
+
+def test_modulated_sepn_starts_at_zero_and_learns_a_pixel_map():
+    net = build_sepn("unet", (2, 2, 2), modulation_shape=(8, 8), zero_output=True)
+    assert isinstance(net, ModulatedSEPN)
+    z = _randc(3, 8, 8)
+    assert torch.equal(net(z), torch.zeros_like(z))
+    # a per-pixel gain is fitted by the map alone, which a convolution cannot express
+    target = _randc(8, 8)
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(300):
+        z = _randc(16, 8, 8)
+        loss = (net(z) - target * z).abs().pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch.testing.assert_close(net.modulation_map(), target, atol=0.05, rtol=0)
+    assert sepn_name("unet", (2, 2, 2), modulation=True) == "unet-2-2-2+mod"
+    with pytest.raises(ValueError, match="built for planes of"):
+        net(_randc(2, 6, 6))

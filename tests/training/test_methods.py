@@ -251,3 +251,30 @@ def test_oracle_beats_direct_deployment(mnist_small, tmp_path):
     oracle = train(small_cfg("oracle", **common), tmp_path / "o", data=mnist_small,
                    progress=False)
     assert oracle["physical_test_acc"] > direct["physical_test_acc"] + 0.03
+
+
+def test_modulated_sepns_represent_a_mask_phase_error_exactly(mnist_small):
+    # plane k is the field arriving at mask k: (1 + D_k) x with 1 + D_k = exp(i fab_k) is
+    # that field through the erroneous mask, so the numerical model becomes the hardware
+    cfg = from_dict({"model": {"kind": "diffractive", "n": 24, "layers": 2, "padding": 3,
+                               "init": "uniform"},
+                     "errors": {"fab_phase_std": 0.4, "fab_corr_length": 2},
+                     "system": {"error_seed": 5},
+                     "train": {"method": "dat"},
+                     "dat": {"sepn_zero_init": True, "sepn_modulation": True}})
+    net = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(net, cfg.error_spec(), error_seed=5)
+    dat = METHOD_CLASSES["dat"](net, system, cfg)
+    assert dat.describe()["sepn"] == "unet-4-8-16+mod"
+    x = net.encode(mnist_small.train[0][:20])
+    measured = system.measure(x).output
+    fab = cfg.error_spec().draw(net, 5).fab_phase
+    with torch.no_grad():
+        ideal = net(x, sepns=dat.sepns, sepn_weight=1.0).intensity  # D = 0: the ideal model
+        for k in range(net.layers):
+            d = torch.polar(torch.ones_like(fab[k]), fab[k]) - 1
+            dat.sepns[k].modulation.copy_(torch.stack([d.real, d.imag]))
+        ours = net(x, sepns=dat.sepns, sepn_weight=1.0).intensity
+    scale = measured.abs().max()
+    assert (ideal - measured).abs().max() > 1e-2 * scale
+    assert (ours - measured).abs().max() < 1e-5 * scale

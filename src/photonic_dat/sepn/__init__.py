@@ -6,6 +6,10 @@ field and is added residually: ``x <- x + w * SEPN(x)``. Two architectures:
 * ``"unet"``: :class:`ComplexUNet`, the paper's 3-level complex U-Net (features (F1, F2, F3));
 * ``"resnet"``: :class:`ComplexResNet`, one residual conv block (features (F,)).
 
+Either can carry a learnable per-pixel complex modulation (:class:`ModulatedSEPN`,
+``build_sepn(..., modulation_shape=(H, W))``) for errors fixed in position, which a
+convolution cannot represent.
+
 All layers compute a complex conv as one real conv on a stacked [Re; Im] layout; see
 :mod:`photonic_dat.sepn.layers`.
 """
@@ -30,6 +34,7 @@ from .layers import (
     match_spatial,
     to_stacked,
 )
+from .modulation import ModulatedSEPN
 from .resnet import ComplexResNet
 from .unet import ComplexUNet
 
@@ -43,6 +48,7 @@ __all__ = [
     "ComplexReLU",
     "ComplexResNet",
     "ComplexSequential",
+    "ModulatedSEPN",
     "ComplexUNet",
     "SEPNBase",
     "StackedComplexModule",
@@ -72,7 +78,7 @@ SEPN_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
-               **kwargs: Any) -> nn.Module:
+               modulation_shape: Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
     """Build a SEPN.
 
     Args:
@@ -80,6 +86,8 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
         features: channel counts, see above.
         dtype: ``"float32"`` or ``"bfloat16"``, the precision the convolutions run in
             (:attr:`SEPNBase.compute_dtype`; parameters stay float32).
+        modulation_shape: if given, the plane shape (H, W) of a learnable per-pixel complex
+            modulation added to the network (:class:`ModulatedSEPN`).
         **kwargs: passed to the constructor (e.g. ``kernel_size``, ``zero_output``,
             ``blocks``).
 
@@ -93,10 +101,10 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
     net = (ComplexUNet(features=feats, **kwargs) if kind == "unet"
            else ComplexResNet(features=feats[0], **kwargs))
     net.compute_dtype = SEPN_DTYPES[dtype]
-    return net
+    return net if modulation_shape is None else ModulatedSEPN(net, modulation_shape)
 
 
-def sepn_name(kind: str, features: int | Sequence[int]) -> str:
-    """Short name for run summaries: ``"unet-4-8-16"``, ``"resnet-4"``."""
+def sepn_name(kind: str, features: int | Sequence[int], modulation: bool = False) -> str:
+    """Short name for run summaries: ``"unet-4-8-16"``, ``"resnet-4"``, ``"unet-4-8-16+mod"``."""
     kind, feats = _normalise(kind, features)
-    return "-".join([kind, *(str(f) for f in feats)])
+    return "-".join([kind, *(str(f) for f in feats)]) + ("+mod" if modulation else "")

@@ -28,6 +28,9 @@ Options (``dat`` section of the config):
   fusion at the output only), compute both losses on one forward pass; the task gradient then
   sees the SEPNs as they were before this iteration's similarity update (one Adam step earlier).
   Saves one forward of the physics and the SEPNs per iteration.
+* ``sepn_modulation``: add a learnable per-pixel complex map to every SEPN
+  (:class:`~photonic_dat.sepn.ModulatedSEPN`), for errors fixed in position (a diffractive
+  mask's fabrication phase or shift), which a convolutional SEPN cannot represent.
 """
 
 from __future__ import annotations
@@ -50,9 +53,10 @@ class DAT(Method):
         torch.manual_seed(cfg.train.seed + 12345)
         device = next(model.parameters()).device
         sepns = []
-        for _ in range(model.n_planes):
+        for shape in model.plane_shapes:
             sepns.append(build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
-                                  zero_output=d.sepn_zero_init))
+                                    modulation_shape=shape if d.sepn_modulation else None,
+                                    zero_output=d.sepn_zero_init))
         self.sepns = nn.ModuleList(sepns).to(device)
         self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
         self.sepn_sched = torch.optim.lr_scheduler.StepLR(
@@ -183,5 +187,5 @@ class DAT(Method):
     def describe(self):
         d = self.cfg.dat
         return {"method": self.name, "internal_states": self.internal,
-                "sepn": sepn_name(d.sepn, tuple(d.sepn_features))
+                "sepn": sepn_name(d.sepn, tuple(d.sepn_features), d.sepn_modulation)
                 + ("-bf16" if d.sepn_dtype == "bfloat16" else "")}
