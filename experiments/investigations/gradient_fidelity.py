@@ -38,11 +38,15 @@ def measure(run_dir: Path, n_batches: int, batch_size: int) -> dict:
     images, labels = load_data(cfg).test
     batches = [(images[i * batch_size:(i + 1) * batch_size],
                 labels[i * batch_size:(i + 1) * batch_size]) for i in range(n_batches)]
-    fid = gradient_fidelity(model, system, cfg, batches, method.sepns)
+    d = cfg.dat  # DAT's own task pass: every measured plane fused with internal states
+    fuse_internal = (cfg.train.method == "dat" and d.fuse_internal
+                     and d.internal_states in ("unitary", "separable"))
+    fid = gradient_fidelity(model, system, cfg, batches, method.sepns, fuse_internal)
     summary = json.loads((run_dir / "summary.json").read_text()) \
         if (run_dir / "summary.json").exists() else {}
     return {"run": str(run_dir), "method": cfg.train.method,
-            "sepn_kind": method.describe().get("sepn", ""), "epoch": state["epoch"],
+            "sepn_kind": method.describe().get("sepn", ""), "fuse_internal": fuse_internal,
+            "epoch": state["epoch"],
             "physical_test_acc": summary.get("physical_test_acc", ""),
             **{k: round(v, 4) for k, v in fid.items()}}
 

@@ -43,3 +43,13 @@ def test_a_sepn_that_knows_the_error_gives_the_hardware_gradient(mnist_small):
     after = gradient_fidelity(net, system, cfg, batches, dat.sepns)
     assert after["sepn"] > 0.9999 and abs(after["sepn_norm_ratio"] - 1) < 1e-3
     assert after["ideal"] == before["ideal"]
+
+
+def test_internal_fusion_uses_the_measured_planes(mnist_small):
+    cfg, net, system = _dpnn(0.5)
+    dat = METHOD_CLASSES["dat"](net, system, cfg)
+    images, labels = (t[:16] for t in mnist_small.train)
+    out_only = task_gradients(net, system, cfg, images, labels, dat.sepns)
+    every = task_gradients(net, system, cfg, images, labels, dat.sepns, fuse_internal=True)
+    torch.testing.assert_close(every["ideal"], out_only["ideal"])
+    assert not torch.allclose(every["sepn"], out_only["sepn"])

@@ -27,13 +27,14 @@ def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
 
 def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConfig,
                    images: torch.Tensor, labels: torch.Tensor,
-                   sepns: nn.ModuleList | None = None) -> dict[str, torch.Tensor]:
+                   sepns: nn.ModuleList | None = None,
+                   fuse_internal: bool = False) -> dict[str, torch.Tensor]:
     """Flattened task-loss (cross-entropy) gradients with respect to the physical parameters.
 
     Returns ``"hardware"`` (through the system's exact error realisation), ``"ideal"`` (ideal
     model with the measured output fused in: PAT's gradient) and, with ``sepns``, ``"sepn"``
-    (ideal model + SEPNs at weight 1, measured output fused in: DAT's gradient at output
-    fusion).
+    (ideal model + SEPNs at weight 1 with the measured output fused in, and with
+    ``fuse_internal`` every measured internal plane too: DAT's task gradient).
     """
     spec = cfg.error_spec()
     realisation = None if spec.is_zero() else spec.draw(copy.deepcopy(model),
@@ -43,25 +44,27 @@ def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConf
     x = model.encode(images)
     system.program(model.physical_params())
     with torch.no_grad():
-        output = system.measure(x).output
-    measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [output]
+        meas = system.measure(x, internal=fuse_internal)
+    measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [meas.output]
     grads = {"hardware": _flat_grad(loss_fn(model(x, errors=realisation).scores, labels), params),
              "ideal": _flat_grad(loss_fn(model(x, measured=measured).scores, labels), params)}
     if sepns is not None:
-        trace = model(x, sepns=sepns, sepn_weight=1.0, measured=measured)
+        trace = model(x, sepns=sepns, sepn_weight=1.0,
+                      measured=meas.planes() if fuse_internal else measured)
         grads["sepn"] = _flat_grad(loss_fn(trace.scores, labels), params)
     return grads
 
 
 def gradient_fidelity(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConfig,
-                      batches, sepns: nn.ModuleList | None = None) -> dict[str, float]:
+                      batches, sepns: nn.ModuleList | None = None,
+                      fuse_internal: bool = False) -> dict[str, float]:
     """Mean over ``batches`` ((images, labels) pairs) of the cosine similarity between the
     hardware gradient and each model gradient of :func:`task_gradients` (``"ideal"``,
     ``"sepn"``), and of the ratio of their norms (``"<name>_norm_ratio"``)."""
     sums: dict[str, float] = {}
     n = 0
     for images, labels in batches:
-        g = task_gradients(model, system, cfg, images, labels, sepns)
+        g = task_gradients(model, system, cfg, images, labels, sepns, fuse_internal)
         hw = g.pop("hardware")
         for name, v in g.items():
             cos = float(torch.nn.functional.cosine_similarity(v, hw, dim=0))
