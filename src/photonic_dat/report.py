@@ -228,9 +228,14 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
             ax.set_title(f"{ds}, joint errors")
         ax.set_ylabel("physical test accuracy")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+    legend: dict[str, Any] = {}  # one legend for all panels, outside them (bars stay visible)
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(0.87, 0.5),
+               fontsize=7)
     fig.suptitle(title + (" (dashed: paper)" if paper else ""))
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.87, 1))
     from .viz import save_figure
 
     return save_figure(fig, path)

@@ -3,10 +3,11 @@
 A convolutional SEPN is translation-equivariant (up to its zero-padded borders): it applies the
 same function of the neighbourhood at every pixel of a plane, so it cannot represent an error
 that is a fixed pattern *in position*, such as a diffractive mask's fabrication phase error, a
-shifted mask's phase difference ``phi(x - s) - phi(x)`` or a detector's pixel gains. Such an error multiplies the field by a
-fixed complex map; since the SEPN of plane k acts on the field just before mask k, a learnable
-map ``D`` in ``SEPN(x) = net(x) + D * x`` makes ``x + SEPN(x) = (1 + D) x + net(x)``, and
-``1 + D = exp(i delta_k)`` reproduces mask k's phase error exactly.
+shifted mask's phase difference ``phi(x - s) - phi(x)`` or a detector's pixel gains. Such an
+error multiplies the field by a fixed complex map. Since the SEPN of plane k acts on the field
+just before mask k, a learnable map ``D`` in ``SEPN(x) = net(x) + D * x`` makes
+``x + SEPN(x) = (1 + D) x + net(x)``, and ``1 + D = exp(i delta_k)`` reproduces mask k's phase
+error exactly.
 
 ``D`` starts at zero, so a zero-initialised net still starts as the ideal model.
 """
