@@ -11,7 +11,7 @@ measured intensities. Simulation only: a real system never reveals its realisati
 
 from __future__ import annotations
 
-import copy
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,6 +19,7 @@ from torch import nn
 from ..config import RunConfig
 from ..models.base import PhotonicNetwork
 from ..system import SimulatedSystem
+from .oracle import system_realisation
 
 
 def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
@@ -28,7 +29,8 @@ def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
 def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConfig,
                    images: torch.Tensor, labels: torch.Tensor,
                    sepns: nn.ModuleList | None = None,
-                   fuse_internal: bool = False) -> dict[str, torch.Tensor]:
+                   fuse_internal: bool = False,
+                   realisation: Any | None = None) -> dict[str, torch.Tensor]:
     """Flattened task-loss (cross-entropy) gradients with respect to the physical parameters.
 
     Returns ``"hardware"`` (through the system's exact error realisation), ``"ideal"`` (ideal
@@ -36,9 +38,8 @@ def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConf
     (ideal model + SEPNs at weight 1 with the measured output fused in, and with
     ``fuse_internal`` every measured internal plane too: DAT's task gradient).
     """
-    spec = cfg.error_spec()
-    realisation = None if spec.is_zero() else spec.draw(copy.deepcopy(model),
-                                                       cfg.system.error_seed)
+    if realisation is None:  # ``realisation``: the system's error realisation, if already drawn
+        realisation = system_realisation(model, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     loss_fn = nn.CrossEntropyLoss()
     x = model.encode(images)
@@ -63,8 +64,9 @@ def gradient_fidelity(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunC
     ``"sepn"``), and of the ratio of their norms (``"<name>_norm_ratio"``)."""
     sums: dict[str, float] = {}
     n = 0
+    realisation = system_realisation(model, cfg)  # drawn once for all batches
     for images, labels in batches:
-        g = task_gradients(model, system, cfg, images, labels, sepns, fuse_internal)
+        g = task_gradients(model, system, cfg, images, labels, sepns, fuse_internal, realisation)
         hw = g.pop("hardware")
         for name, v in g.items():
             cos = float(torch.nn.functional.cosine_similarity(v, hw, dim=0))

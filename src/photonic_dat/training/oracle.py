@@ -15,16 +15,20 @@ import copy
 from .methods import Method, task_step
 
 
+def system_realisation(model, cfg):
+    """The error realisation a simulated system built from ``cfg`` measures with (None when
+    error-free): the draw depends only on the seed and the model's geometry."""
+    spec = cfg.error_spec()
+    return None if spec.is_zero() else spec.draw(copy.deepcopy(model), cfg.system.error_seed)
+
+
 class Oracle(Method):
     name = "oracle"
     uses_system = True  # selection and evaluation on the (simulated) hardware
 
     def __init__(self, model, system, cfg):
         super().__init__(model, system, cfg)
-        spec = cfg.error_spec()
-        # the draw depends only on the seed and the model's geometry: the system's realisation
-        self.errors = None if spec.is_zero() else spec.draw(copy.deepcopy(model),
-                                                           cfg.system.error_seed)
+        self.errors = system_realisation(model, cfg)
 
     def step(self, images, labels, epoch):
         x = self.model.encode(images)
