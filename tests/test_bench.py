@@ -57,3 +57,9 @@ def test_step_flops_count_the_sepn_convolutions_only_in_dat():
     large = bench.step_flops(*bench._mpnn_setup("dat", "unitary", batch=20))["conv"]
     assert small > 0 and large == pytest.approx(2 * small)  # convolution cost is linear in batch
     assert bench.sgemm_rate(64, repeats=1) > 0
+
+
+def test_ensemble_benchmark_compares_with_standalone_iterations():
+    rows = bench.bench_ensemble(1, members=2, batch=10, methods=("pat",))
+    assert [r["ratio"] for r in rows][0] == 1.0 and rows[1]["ratio"] > 0
+    assert "one ensemble iteration of 2" in rows[1]["case"]

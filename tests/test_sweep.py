@@ -271,3 +271,21 @@ def test_compute_counts_each_training_once(tmp_path):
                  "run_dir": "runs/pat"})
     md = sweep_report("mpnn-toy", rows, tmp_path, keys=("phase_std",)).read_text()
     assert "direct_deploy 100, pat 50; total 0.0 core-hours" in md
+
+
+def test_ensemble_sweep_trains_the_seeds_of_a_point_in_one_process(tiny_spec, tmp_path, capsys):
+    out = tmp_path / "sweeps"
+    argv = ["reproduce", str(tiny_spec), "--epochs", "1", "--ensemble", "--out", str(out),
+            "--quiet"]
+    assert main(argv) == 0
+    assert "10 jobs, 0 already done, 10 ran, 0 failed" in capsys.readouterr().out
+    point = out / "tiny" / "mnist" / "pat" / "phase0.15"
+    assert (point / "ensemble-s0-d0+s1-d0" / "checkpoint.pt").exists()
+    summaries = [json.loads((point / f"s{s}-d0" / "summary.json").read_text()) for s in (0, 1)]
+    assert [s["seed"] for s in summaries] == [0, 1]
+    assert all(s["ensemble"]["members"] == 2 and s["queries"] == 300 for s in summaries)
+    assert len(read_rows(out / "tiny" / "tiny.csv")) == 8
+    assert main(argv) == 0
+    assert "10 already done, 0 ran" in capsys.readouterr().out
+    assert main(["reproduce", "dpnn-joint", "--ensemble", "--out", str(out)]) == 2
+    assert "--ensemble is for mesh networks" in capsys.readouterr().err

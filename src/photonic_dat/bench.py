@@ -142,6 +142,44 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
     return out
 
 
+def bench_ensemble(repeats: int = 5, members: int = 3, batch: int = 500,
+                   methods: tuple[str, ...] = ("insilico", "pat", "dat")) -> list[dict[str, Any]]:
+    """One training iteration of an ensemble of E mpnn-mnist runs vs E standalone iterations
+    (the reference, measured in the same run): ratio < 1 is what the ensemble axis saves."""
+    from .config import from_dict
+    from .models.ensemble import Member, stack_networks
+    from .models.factory import build_model
+    from .system import SimulatedSystem
+    from .training.run import METHOD_CLASSES
+
+    out = []
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(members * batch, 28, 28, generator=g)
+    labels = torch.randint(0, 10, (members * batch,), generator=g)
+    for method in methods:
+        cfg = from_dict({"errors": {"phase_std": 0.08},
+                         "train": {"method": method, "batch_size": batch},
+                         "dat": {"internal_states": "unitary", "warmup_epochs": 0}})
+        singles = [_method_setup(cfg)[0] for _ in range(members)]
+
+        def standalone(singles=singles):
+            for k, m in enumerate(singles):
+                m.step(images[k * batch:(k + 1) * batch], labels[k * batch:(k + 1) * batch], 1)
+
+        nets = [build_model(cfg.model, seed=k) for k in range(members)]
+        model = stack_networks(nets, [Member(k, k) for k in range(members)])
+        system = SimulatedSystem(model, cfg.error_spec(), error_seed=list(range(members)))
+        ens = METHOD_CLASSES[method](model, system, cfg)
+        ref = timeit(standalone, repeats)
+        t = timeit(lambda ens=ens: ens.step(images, labels, 1), repeats)
+        label = f"mpnn-mnist {method}, batch {batch}"
+        out.append({"bench": "ensemble", "case": f"{label}: {members} standalone iterations",
+                    **ref, "ratio": 1.0})
+        out.append({"bench": "ensemble", "case": f"{label}: one ensemble iteration of {members}",
+                    **t, "ratio": t["median_s"] / ref["median_s"]})
+    return out
+
+
 def bench_mesh(repeats: int = 5, sizes: tuple[int, ...] = (64, 256)) -> list[dict[str, Any]]:
     """Building a Clements unitary (fwd, fwd+bwd) vs applying it to a batch of 500."""
     from .mesh import UnitaryMesh
@@ -360,7 +398,7 @@ def bench_sepn_floor(repeats: int = 3) -> list[dict[str, Any]]:
 
 BENCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "mpnn": bench_mpnn, "mesh": bench_mesh, "dpnn": bench_dpnn, "sepn": bench_sepn_overhead,
-    "floor": bench_sepn_floor, "memory": bench_memory,
+    "floor": bench_sepn_floor, "memory": bench_memory, "ensemble": bench_ensemble,
 }
 
 

@@ -69,6 +69,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_ensemble(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .training.ensemble import train_ensemble
+
+    cfgs = []
+    for run_dir in args.run_dirs:
+        path = Path(run_dir) / "config.yaml"
+        if not path.exists():
+            raise UserError(f"ensemble member {run_dir}: {path} not found (write each member's "
+                            "config first, e.g. with `photonic-dat reproduce --ensemble`)")
+        cfgs.append(load_config(path, list(args.set or [])))
+    group = Path(args.group)
+    summaries = train_ensemble(cfgs, args.run_dirs, group,
+                               resume=(group / "checkpoint.pt").exists(), progress=not args.quiet)
+    print(json.dumps([{k: s[k] for k in ("run_dir", "seed", "error_seed", "physical_test_acc")}
+                      for s in summaries], indent=2))
+    return 0
+
+
 def _plot_quietly(run_dir: str) -> None:
     """Figures at the end of a run; a plotting problem never fails a finished training."""
     try:
@@ -135,7 +154,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     root = Path(args.out) / spec.name
     if not args.report_only:
         counts = run_sweep(spec, root, seeds=args.seeds, draws=args.draws, epochs=args.epochs,
-                           jobs=args.jobs or 1, only=only, progress=not args.quiet)
+                           jobs=args.jobs or 1, only=only, progress=not args.quiet,
+                           ensemble=args.ensemble)
         print(f"{spec.name}: {counts['jobs']} jobs, {counts['skipped']} already done, "
               f"{counts['ran']} ran, {counts['failed']} failed, {counts['wall_s']:.0f} s")
     rows = collect(spec, root, seeds=args.seeds, draws=args.draws, only=only)
@@ -220,6 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-plot", action="store_true", help="skip the figures at the end")
     t.set_defaults(func=cmd_train)
 
+    te = sub.add_parser(
+        "train-ensemble", help="train several runs of a mesh network in one vectorised process",
+        description="Train the runs whose config.yaml lie in RUN_DIR... (they may differ only in "
+        "train.seed, system.error_seed and train.init_from) as one ensemble; each RUN_DIR gets "
+        "an ordinary run's files. GROUP holds the ensemble's checkpoint: rerun to resume.")
+    te.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    te.add_argument("--group", required=True, help="directory of the ensemble's checkpoint")
+    te.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a config value of every member")
+    te.add_argument("--quiet", action="store_true", help="no progress output")
+    te.set_defaults(func=cmd_train_ensemble)
+
     e = sub.add_parser("evaluate", help="deploy a trained run on systems with given errors")
     e.add_argument("run_dir")
     e.add_argument("--errors", action="append", metavar="KEY=VALUE",
@@ -244,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--draws", type=int, help="error draws per setting (default: the spec's)")
     r.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
     r.add_argument("--jobs", type=int, help="parallel worker processes (one thread each)")
+    r.add_argument("--ensemble", action="store_true",
+                   help="train the seeds of each point of a mesh sweep in one vectorised process "
+                   "(train-ensemble)")
     r.add_argument("--only", help="comma-separated method labels of the spec to run")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="config override for every point, e.g. --set train.device=cuda")

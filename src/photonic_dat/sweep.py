@@ -175,8 +175,8 @@ def source_run(spec: SweepSpec, job: Job, root: Path) -> Path | None:
     return root / job.dataset / variant / f"train-s{job.seed}"
 
 
-def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
-    base = [sys.executable, "-m", "photonic_dat", "train"]
+def point_overrides(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
+    """The ``section.key=value`` settings of a training point over its preset."""
     sets = {**spec.overrides, **spec.methods[job.variant], "train.seed": job.seed,
             "system.error_seed": job.error_seed, "train.threads": 1}
     source = source_run(spec, job, root)
@@ -188,13 +188,38 @@ def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> 
         sets["train.epochs"] = epochs
         warm = sets.get("dat.warmup_epochs", 20)
         sets["dat.warmup_epochs"] = min(int(warm), round(epochs * 0.4))
-    args = []
-    for k, v in sets.items():
-        args += ["--set", f"{k}={json.dumps(v) if isinstance(v, list) else v}"]
+    return [f"{k}={json.dumps(v) if isinstance(v, list) else v}" for k, v in sets.items()]
+
+
+def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
+    base = [sys.executable, "-m", "photonic_dat", "train"]
     if (job.run_dir / "checkpoint.pt").exists() and (job.run_dir / "config.yaml").exists():
         return [*base, "--resume", str(job.run_dir), "--quiet", "--no-plot"]
+    args = []
+    for item in point_overrides(spec, job, epochs, root):
+        args += ["--set", item]
     return [*base, spec.presets[job.dataset], "--out", str(job.run_dir), "--quiet", "--no-plot",
             *args]
+
+
+def group_dir(jobs: list[Job]) -> Path:
+    """Where an ensemble of points (same setting, several seeds) keeps its checkpoint."""
+    return jobs[0].run_dir.parent / ("ensemble-" + "+".join(j.run_dir.name for j in jobs))
+
+
+def ensemble_command(spec: SweepSpec, jobs: list[Job], epochs: int | None,
+                     root: Path) -> list[str]:
+    """Write each member's config.yaml (a fresh ensemble) and return the train-ensemble call."""
+    from .config import load_config
+
+    group = group_dir(jobs)
+    if not (group / "checkpoint.pt").exists():
+        for job in jobs:
+            cfg = load_config(spec.presets[job.dataset], point_overrides(spec, job, epochs, root))
+            atomic_write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False),
+                              job.run_dir / "config.yaml")
+    return [sys.executable, "-m", "photonic_dat", "train-ensemble",
+            *[str(j.run_dir) for j in jobs], "--group", str(group), "--quiet"]
 
 
 LOCK_NAME = "sweep.lock"
@@ -223,36 +248,76 @@ def release(fd: int) -> None:
     os.close(fd)
 
 
+def _source_missing(spec: SweepSpec, job: Job, root: Path) -> int | None:
+    """None when the run a point starts from is finished (or it starts from scratch); else
+    ``NO_SOURCE``, or ``BUSY`` when another process is training it."""
+    source = source_run(spec, job, root)
+    if source is None or (source / "summary.json").exists():
+        return None
+    held = claim(source) if source.is_dir() else -1
+    if held is None:
+        return BUSY
+    if held >= 0:
+        release(held)
+    return NO_SOURCE
+
+
+BUSY = -1001  # internal: the point or its source is being trained by another process
+
+
 def _run_train(spec: SweepSpec, job: Job, epochs: int | None,
                root: Path) -> tuple[Job, int | None]:
     """Train one point; the return code, or None when it was finished or is being trained by
     another sweep process in the meantime (several processes may work on one sweep), or
     ``NO_SOURCE`` when the run it starts from is missing."""
-    source = source_run(spec, job, root)
-    if source is not None and not (source / "summary.json").exists():
-        held = claim(source) if source.is_dir() else -1
-        if held is None:
-            return job, None  # its source is being trained by another process
-        if held >= 0:
-            release(held)
-        return job, NO_SOURCE
-    if job.done:
-        return job, None
-    fd = claim(job.run_dir)
-    if fd is None:
-        return job, None
+    return _run_group(spec, [job], epochs, root, ensemble=False)[0]
+
+
+def _run_group(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path,
+               ensemble: bool = True) -> list[tuple[Job, int | None]]:
+    """Train points (with ``ensemble``: the seeds of one setting, in one train-ensemble
+    process); per point the return code as :func:`_run_train`."""
+    results: list[tuple[Job, int | None]] = []
+    ready, locks = [], []
+    for job in jobs:
+        missing = _source_missing(spec, job, root)
+        if missing is not None:
+            results.append((job, None if missing == BUSY else missing))
+            continue
+        fd = None if job.done else claim(job.run_dir)
+        if fd is not None and job.done:  # finished between the check and the claim
+            release(fd)
+            fd = None
+        if fd is None:
+            results.append((job, None))
+            continue
+        ready.append(job)
+        locks.append(fd)
+    if not ready:
+        return results
     try:
-        if job.done:  # finished between the check and the claim
-            return job, None
-        cmd = train_command(spec, job, epochs, root)
-        with open(job.run_dir / "train.log", "a") as log:
+        if ensemble:
+            cmd = ensemble_command(spec, ready, epochs, root)
+            log_path = group_dir(ready) / "train.log"
+        else:
+            cmd = train_command(spec, ready[0], epochs, root)
+            log_path = ready[0].run_dir / "train.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, pass_fds=(fd,))
+            child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     pass_fds=tuple(locks))
             rc = child.wait()
+        if rc != 0 and ensemble:
+            for job in ready:
+                with open(job.run_dir / "train.log", "a") as log:
+                    log.write(f"the ensemble training this point failed (exit {rc}): see "
+                              f"{log_path}\n")
     finally:
-        release(fd)
-    return job, rc
+        for fd in locks:
+            release(fd)
+    return results + [(job, rc) for job in ready]
 
 
 def deploy_errors(spec: SweepSpec, job: Job) -> dict[str, float]:
@@ -278,8 +343,16 @@ def _run_deploy(spec: SweepSpec, job: Job) -> None:
 
 def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: int | None = None,
               epochs: int | None = None, jobs: int = 1, only: list[str] | None = None,
-              progress: bool = True) -> dict[str, Any]:
-    """Run every unfinished job; returns counts. Failed training jobs are reported, not fatal."""
+              progress: bool = True, ensemble: bool = False) -> dict[str, Any]:
+    """Run every unfinished job; returns counts. Failed training jobs are reported, not fatal.
+    With ``ensemble``, the seeds of each (dataset, method, setting, draw) train in one
+    vectorised process (mesh networks only)."""
+    if ensemble:
+        from .config import load_config
+
+        for ds in spec.datasets:
+            if load_config(spec.presets[ds]).model.kind != "mesh":
+                raise SweepError(f"--ensemble is for mesh networks; {spec.presets[ds]} is not one")
     all_jobs = plan(spec, root, seeds, draws, only)
     todo = [j for j in all_jobs if not j.done]
     t0 = time.perf_counter()
@@ -290,10 +363,14 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
     # in-silico trainings first: they are the deployment sources and the init_from sources
     for phase in (True, False):
         batch = [j for j in trains if _is_insilico(spec.methods[j.variant]) == phase]
+        groups: dict[tuple, list[Job]] = {}
+        for j in batch:
+            key = (j.dataset, j.variant, j.errors, j.draw) if ensemble else (j.run_dir,)
+            groups.setdefault(key, []).append(j)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_run_train, spec, j, epochs, root) for j in batch]
-            for fut in as_completed(futures):
-                job, rc = fut.result()
+            futures = [pool.submit(_run_group, spec, g, epochs, root, ensemble)
+                       for g in groups.values()]
+            for job, rc in (r for fut in as_completed(futures) for r in fut.result()):
                 if rc is None:  # another process has it (or finished it meanwhile)
                     busy.append(job)
                 elif rc == NO_SOURCE:

@@ -65,6 +65,11 @@ class ErrorSpec:
         """One fixed realisation for ``model`` (a list with one entry per layer)."""
         raise NotImplementedError
 
+    def draw_members(self, model: torch.nn.Module, seeds: list[int]) -> Any:
+        """The realisation of an ensemble network (see :mod:`photonic_dat.models.ensemble`):
+        member k meets ``draw(model, seeds[k])``."""
+        raise NotImplementedError(f"{self.family} errors have no ensemble form")
+
 
 def seeded_generator(seed: int) -> torch.Generator:
     """A CPU generator for device-independent draws."""

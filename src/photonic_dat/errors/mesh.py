@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import torch
 
-from ..mesh import MZIPerturbation
+from ..mesh import MZIPerturbation, stack_perturbations
 from .base import ErrorSpec, ErrorSpecError, seeded_generator
 
 
@@ -91,3 +91,8 @@ class MeshErrorSpec(ErrorSpec):
                 )
             )
         return out
+
+    def draw_members(self, model: torch.nn.Module, seeds: list[int]) -> list[MZIPerturbation]:
+        """Per mesh, the perturbations of the members stacked on a leading member axis."""
+        per_member = [self.draw(model, s) for s in seeds]
+        return [stack_perturbations(list(layer)) for layer in zip(*per_member, strict=True)]

@@ -2,7 +2,7 @@
 
 from .activation import ElectroOpticActivation
 from .layout import LAYOUTS, MeshLayout, make_layout
-from .mesh import MZIPerturbation, UnitaryMesh, tree_product
+from .mesh import MZIPerturbation, UnitaryMesh, stack_perturbations, tree_product
 from .mzi import beam_splitter, mzi_entries, mzi_matrix
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "make_layout",
     "mzi_entries",
     "mzi_matrix",
+    "stack_perturbations",
     "tree_product",
 ]

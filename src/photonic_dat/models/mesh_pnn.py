@@ -30,6 +30,9 @@ class MeshPNN(PhotonicNetwork):
         classes: number of output ports read as class scores.
         init: "haar" or "uniform" initialisation of theta.
         seed: seed of the initialisation.
+        ensemble: number of members E of an ensemble (0: one network). An ensemble takes and
+            returns member-major batches (rows ``[k*b, (k+1)*b)`` belong to member k); build one
+            from trained or seeded networks with :func:`photonic_dat.models.ensemble.stack_networks`.
     """
 
     error_family = "mesh"
@@ -43,6 +46,7 @@ class MeshPNN(PhotonicNetwork):
         classes: int = 10,
         init: str = "haar",
         seed: int = 0,
+        ensemble: int = 0,
     ) -> None:
         super().__init__()
         side = math.isqrt(modes)
@@ -54,8 +58,10 @@ class MeshPNN(PhotonicNetwork):
             raise ValueError(f"model.activation={activation!r}; allowed: eo, none")
         g = torch.Generator().manual_seed(int(seed))
         self.meshes = nn.ModuleList(
-            UnitaryMesh(modes, layout=layout, init=init, generator=g) for _ in range(layers)
+            UnitaryMesh(modes, layout=layout, init=init, generator=g, ensemble=ensemble)
+            for _ in range(layers)
         )
+        self.ensemble = int(ensemble)
         self.activation = ElectroOpticActivation() if activation == "eo" else nn.Identity()
         self.classes, self.crop = classes, side
         self.plane_shapes = [(side, side)] * layers

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 
 from ..errors import ErrorSpec, seeded_generator
 from ..models.base import PhotonicNetwork
+from ..models.ensemble import draw_errors
 from .protocol import Measurement
 
 
@@ -18,7 +19,8 @@ class SimulatedSystem:
     Args:
         model: the ideal network (copied; the system never shares parameters with the trainer).
         errors: the error spec; a realisation is drawn once with ``error_seed``.
-        error_seed: seed of the realisation (same seed -> same system, on any device).
+        error_seed: seed of the realisation (same seed -> same system, on any device); for an
+            ensemble network (:mod:`photonic_dat.models.ensemble`), one seed per member.
         read_noise: std of additive detector noise relative to the mean intensity of each
             sample's plane (0 = noiseless). Random, drawn fresh at each measurement.
         noise_seed: seed of the read-noise generator.
@@ -28,14 +30,14 @@ class SimulatedSystem:
         self,
         model: PhotonicNetwork,
         errors: ErrorSpec,
-        error_seed: int = 0,
+        error_seed: int | Sequence[int] = 0,
         read_noise: float = 0.0,
         noise_seed: int = 0,
     ) -> None:
         if read_noise < 0:
             raise ValueError(f"system.read_noise={read_noise} must be >= 0")
         self.__model = copy.deepcopy(model).requires_grad_(False).eval()
-        self.__errors = None if errors.is_zero() else errors.draw(self.__model, error_seed)
+        self.__errors = draw_errors(errors, self.__model, error_seed)
         self.__read_noise = float(read_noise)
         self.__noise = seeded_generator(noise_seed)
         self.queries = 0

@@ -38,6 +38,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models.ensemble import EnsembleModule, members_of
 from ..models.fusion import fuse
 from ..sepn import build_sepn, sepn_name
 from .methods import Method, NonFiniteError, check_measurement, step_optimizer
@@ -50,13 +51,19 @@ class DAT(Method):
     def __init__(self, model, system, cfg):
         super().__init__(model, system, cfg)
         d = cfg.dat
-        torch.manual_seed(cfg.train.seed + 12345)
         device = next(model.parameters()).device
-        sepns = []
-        for shape in model.plane_shapes:
-            sepns.append(build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
-                                    modulation_shape=shape if d.sepn_modulation else None,
-                                    zero_output=d.sepn_zero_init))
+        members = members_of(model)
+        per_member = []
+        for seed in [cfg.train.seed] if members is None else [m.seed for m in members]:
+            torch.manual_seed(seed + 12345)
+            per_member.append([
+                build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
+                           modulation_shape=shape if d.sepn_modulation else None,
+                           zero_output=d.sepn_zero_init)
+                for shape in model.plane_shapes])
+        # an ensemble: per plane, one SEPN per member on the member-major batch
+        sepns = per_member[0] if members is None else [
+            EnsembleModule(plane) for plane in zip(*per_member, strict=True)]
         self.sepns = nn.ModuleList(sepns).to(device)
         self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
         self.sepn_sched = torch.optim.lr_scheduler.StepLR(

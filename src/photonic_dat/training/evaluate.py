@@ -16,38 +16,65 @@ def _batches(n: int, batch_size: int):
         yield slice(start, min(start + batch_size, n))
 
 
+Images = torch.Tensor | Sequence[torch.Tensor]
+
+
+def _chunks(images: Images, batch_size: int):
+    """Batches of ``images`` (N, H, W); for an ensemble (one image set per member, equal sizes)
+    member-major batches of about ``batch_size`` images in all."""
+    if isinstance(images, torch.Tensor):
+        for sl in _batches(images.shape[0], batch_size):
+            yield images[sl]
+        return
+    per_member = max(1, batch_size // len(images))
+    for sl in _batches(images[0].shape[0], per_member):
+        yield torch.cat([im[sl] for im in images])
+
+
+def _collect(out: list[torch.Tensor], images: Images) -> torch.Tensor:
+    """Predictions of the chunks in order: (N,), or (E, N) for an ensemble."""
+    if isinstance(images, torch.Tensor):
+        return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+    members = len(images)
+    if not out:
+        return torch.empty(members, 0, dtype=torch.long)
+    return torch.cat([o.reshape(members, -1) for o in out], dim=1)
+
+
 @torch.no_grad()
 def model_predictions(
     model: PhotonicNetwork,
-    images: torch.Tensor,
+    images: Images,
     batch_size: int = 2500,
     sepns: Sequence[nn.Module] | None = None,
     sepn_weight: float = 0.0,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Predicted classes of the numerical model (ideal physics, optionally + SEPNs)."""
+    """Predicted classes of the numerical model (ideal physics, optionally + SEPNs). For an
+    ensemble network ``images`` holds one image set per member; returns (E, N)."""
     out = []
-    for sl in _batches(images.shape[0], batch_size):
-        x = model.encode(images[sl].to(device))
+    for chunk in _chunks(images, batch_size):
+        x = model.encode(chunk.to(device))
         out.append(model(x, sepns=sepns, sepn_weight=sepn_weight).scores.argmax(1).cpu())
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+    return _collect(out, images)
 
 
 @torch.no_grad()
 def physical_predictions(
     model: PhotonicNetwork,
     system: PhysicalSystem,
-    images: torch.Tensor,
+    images: Images,
     batch_size: int = 2500,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Predicted classes of the physical system programmed with ``model``'s parameters."""
+    """Predicted classes of the physical system programmed with ``model``'s parameters (for
+    an ensemble: one image set per member, returns (E, N))."""
     system.program(model.physical_params())
     out = []
-    for sl in _batches(images.shape[0], batch_size):
-        x = model.encode(images[sl].to(device))
+    for chunk in _chunks(images, batch_size):
+        x = model.encode(chunk.to(device))
         out.append(model.readout(system.measure(x).output).argmax(1).cpu())
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+    return _collect(out, images)
 
 
 def accuracy(pred: torch.Tensor, labels: torch.Tensor) -> float:

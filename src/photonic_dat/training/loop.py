@@ -63,6 +63,27 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
+def write_metrics(rows: list[dict[str, Any]], run_dir: Path) -> None:
+    """``run_dir/metrics.csv``, one row per epoch (atomically replaced)."""
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    path = run_dir / "metrics.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def batch_of(split, order: torch.Tensor, it: int, batch_size: int):
+    """Images and labels of iteration ``it`` of an epoch in ``order`` (this rank's share)."""
+    idx = order[it * batch_size : (it + 1) * batch_size][distributed.rank() :: distributed.world_size()]
+    images, labels = split
+    return images[idx], labels[idx]
+
+
 _ITERATIONS_RUN = 0
 
 
@@ -164,16 +185,8 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------
     def _write_metrics(self) -> None:
-        if not self.metrics or not self.main:
-            return
-        keys = list(dict.fromkeys(k for row in self.metrics for k in row))
-        path = self.run_dir / "metrics.csv"
-        tmp = path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=keys)
-            w.writeheader()
-            w.writerows(self.metrics)
-        os.replace(tmp, path)
+        if self.main:
+            write_metrics(self.metrics, self.run_dir)
 
     STEPS_FIELDS = ("epoch", "iteration", "loss", "loss_sim", "loss_sep", "train_acc")
 
@@ -215,27 +228,62 @@ class Trainer:
         g = torch.Generator().manual_seed(self.cfg.train.seed * 100_003 + self.epoch)
         return torch.randperm(n, generator=g)
 
+    def _train_size(self) -> int:
+        return self.data.train[0].shape[0]
+
+    def _batch(self, order: Any, it: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training images and labels of iteration ``it`` (``order``: this epoch's
+        :meth:`_epoch_permutation`); each data-parallel rank takes its share."""
+        return batch_of(self.data.train, order, it, self.cfg.train.batch_size)
+
+    def _epoch_row(self, n_iter: int) -> dict[str, Any]:
+        """The start of an epoch's metrics row: the epoch and the mean training statistics."""
+        return {"epoch": self.epoch + 1, **{k: v / n_iter for k, v in self.sums.items()}}
+
+    def _evaluate_epoch(self, t0: float) -> None:
+        """Validate after an epoch: append the metrics row and update the selected state
+        (``t0``: when the epoch's timing started; validation counts into ``wall_s``)."""
+        m = self.method
+        m.model.eval()
+        row = self._epoch_row(math.ceil(self._train_size() / self.cfg.train.batch_size))
+        row["model_val_acc"] = self._model_acc(self.data.val)
+        if m.sepns is not None:
+            row["sepn_model_val_acc"] = self._model_acc(self.data.val, 1.0)
+        row["physical_val_acc"] = self._physical_acc(self.data.val)
+        row["queries"] = distributed.sum_int(m.system.queries) if m.system is not None else 0
+        self.wall_s += time.perf_counter() - t0
+        row["wall_s"] = round(self.wall_s, 2)
+        key = row["physical_val_acc"] if m.uses_system else row["model_val_acc"]
+        if self.data.val[1].numel() == 0:
+            key = self.epoch  # no validation split: select the last epoch
+        if self.best is None or key > self.best["key"]:
+            self.best = {"key": key, "epoch": self.epoch + 1,
+                         "model": copy.deepcopy(m.model.state_dict()),
+                         "sepns": copy.deepcopy(m.sepns.state_dict()) if m.sepns else None}
+        self.metrics.append(row)
+        if self.progress and self.main:
+            msg = "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in row.items())
+            tqdm.write(f"[{m.name}] {msg}", file=sys.stderr)
+
     def fit(self) -> dict[str, Any]:
         m, t = self.method, self.cfg.train
-        images, labels = self.data.train
-        n = images.shape[0]
+        n = self._train_size()
         n_iter = math.ceil(n / t.batch_size)
         bars = bool(self.progress) and sys.stderr.isatty() and self.main
         every = t.checkpoint_every
-        rank, world = distributed.rank(), distributed.world_size()
         if self._good is None:
             self._good = self._state()
         while self.epoch < t.epochs:
             t0 = time.perf_counter()
-            perm = self._epoch_permutation(n)
+            order = self._epoch_permutation(n)
             bar = tqdm(total=n_iter, initial=self.it, leave=False, disable=not bars,
                        desc=f"{m.name} epoch {self.epoch + 1}/{t.epochs}", dynamic_ncols=True)
             m.model.train()
             while self.it < n_iter:
-                idx = perm[self.it * t.batch_size : (self.it + 1) * t.batch_size][rank::world]
+                images, labels = self._batch(order, self.it)
                 try:
-                    stats = m.step(images[idx].to(self.device), labels[idx].to(self.device),
-                                   self.epoch)
+                    stats = m.step(images.to(self.device), labels.to(self.device), self.epoch)
                 except NonFiniteError as exc:
                     self._diverged(str(exc))
                 bad = [k for k, v in stats.items() if not math.isfinite(v)]
@@ -259,31 +307,10 @@ class Trainer:
                 _maybe_kill_for_tests()
             bar.close()
             m.end_epoch(self.epoch)
-            m.model.eval()
-            row: dict[str, Any] = {"epoch": self.epoch + 1}
-            row.update({k: v / n_iter for k, v in self.sums.items()})
-            row["model_val_acc"] = self._model_acc(self.data.val)
-            if m.sepns is not None:
-                row["sepn_model_val_acc"] = self._model_acc(self.data.val, 1.0)
-            row["physical_val_acc"] = self._physical_acc(self.data.val)
-            row["queries"] = distributed.sum_int(m.system.queries) if m.system is not None else 0
-            self.wall_s += time.perf_counter() - t0
-            row["wall_s"] = round(self.wall_s, 2)
-            key = row["physical_val_acc"] if m.uses_system else row["model_val_acc"]
-            if self.data.val[1].numel() == 0:
-                key = self.epoch  # no validation split: select the last epoch
-            if self.best is None or key > self.best["key"]:
-                self.best = {"key": key, "epoch": self.epoch + 1,
-                             "model": copy.deepcopy(m.model.state_dict()),
-                             "sepns": copy.deepcopy(m.sepns.state_dict()) if m.sepns else None}
-            self.metrics.append(row)
+            self._evaluate_epoch(t0)
             self.epoch, self.it, self.sums = self.epoch + 1, 0, {}
             self._write_metrics()
             self.save_checkpoint()
-            if self.progress and self.main:
-                msg = "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in row.items())
-                tqdm.write(f"[{m.name}] {msg}", file=sys.stderr)
         return self.finish()
 
     def finish(self) -> dict[str, Any]:

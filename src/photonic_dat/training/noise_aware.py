@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..models.ensemble import draw_errors, members_of
 from .methods import InSilico, task_step
 
 
@@ -21,9 +22,11 @@ class NoiseAware(InSilico):
 
     def step(self, images, labels, epoch):
         # a seed space far from the small error seeds of simulated systems
-        seed = (self.cfg.train.seed + 1) * 1_000_000_007 + self._count
+        members = members_of(self.model)
+        seeds = [self.cfg.train.seed] if members is None else [m.seed for m in members]
+        draw = [(s + 1) * 1_000_000_007 + self._count for s in seeds]
         self._count += 1
-        errors = None if self.spec.is_zero() else self.spec.draw(self.model, seed)
+        errors = draw_errors(self.spec, self.model, draw[0] if members is None else draw)
         x = self.model.encode(images)
         trace = self.model(x, errors=errors)
         loss = self.loss_fn(trace.scores, labels)

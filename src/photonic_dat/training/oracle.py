@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import copy
 
+from ..models.ensemble import draw_errors, error_seeds
 from .methods import Method, task_step
 
 
 def system_realisation(model, cfg):
     """The error realisation a simulated system built from ``cfg`` measures with (None when
-    error-free): the draw depends only on the seed and the model's geometry."""
-    spec = cfg.error_spec()
-    return None if spec.is_zero() else spec.draw(copy.deepcopy(model), cfg.system.error_seed)
+    error-free): the draw depends only on the seed(s) and the model's geometry."""
+    return draw_errors(cfg.error_spec(), copy.deepcopy(model), error_seeds(model, cfg))
 
 
 class Oracle(Method):

@@ -12,6 +12,7 @@ import yaml
 
 from ..config import RunConfig
 from ..data import load_dataset
+from ..models.ensemble import error_seeds
 from ..models.factory import build_model
 from ..system import SimulatedSystem
 from . import checkpoint, distributed
@@ -50,7 +51,7 @@ def summary_base(cfg: RunConfig) -> dict[str, Any]:
 
 
 def build_system(cfg: RunConfig, model) -> SimulatedSystem:
-    return SimulatedSystem(model, cfg.error_spec(), error_seed=cfg.system.error_seed,
+    return SimulatedSystem(model, cfg.error_spec(), error_seed=error_seeds(model, cfg),
                            read_noise=cfg.system.read_noise, noise_seed=cfg.train.seed + 99)
 
 
