@@ -30,6 +30,20 @@ def timeit(fn: Callable[[], Any], repeats: int = 5, warmup: int = 2) -> dict[str
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
 
 
+def timeit_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int = 5,
+                warmup: int = 1) -> tuple[dict[str, float], dict[str, float]]:
+    """:func:`timeit` of ``a`` and ``b``, run alternately (a, b, a, b, ...)."""
+    stats: tuple[list[float], list[float]] = ([], [])
+    for i in range(warmup + repeats):
+        for fn, times in ((a, stats[0]), (b, stats[1])):
+            t0 = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return tuple({"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t)}
+                 for t in stats)
+
+
 def _allocator() -> str:
     from .allocator import describe
 
@@ -170,8 +184,8 @@ def bench_ensemble(repeats: int = 5, members: int = 3, batch: int = 500,
         model = stack_networks(nets, [Member(k, k) for k in range(members)])
         system = SimulatedSystem(model, cfg.error_spec(), error_seed=list(range(members)))
         ens = METHOD_CLASSES[method](model, system, cfg)
-        ref = timeit(standalone, repeats)
-        t = timeit(lambda ens=ens: ens.step(images, labels, 1), repeats)
+        # interleaved, so that load from other processes hits both alike
+        ref, t = timeit_pair(standalone, lambda ens=ens: ens.step(images, labels, 1), repeats)
         label = f"mpnn-mnist {method}, batch {batch}"
         out.append({"bench": "ensemble", "case": f"{label}: {members} standalone iterations",
                     **ref, "ratio": 1.0})

@@ -145,8 +145,11 @@ class EnsembleTrainer(Trainer):
         queries = m.system.queries // self.size
         if self.best is None:
             self.best = [None] * self.size
+        # training statistics are means over all members: named so in every member's metrics
+        train_stats = {f"ensemble_{key}" if key != "epoch" else key: value
+                       for key, value in self._epoch_row(n_iter).items()}
         for k in range(self.size):
-            row = self._epoch_row(n_iter)
+            row = dict(train_stats)
             row["model_val_acc"] = model_acc[k]
             if sepn_acc is not None:
                 row["sepn_model_val_acc"] = sepn_acc[k]
