@@ -306,7 +306,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not (t.device == "cpu" or t.device.startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; allowed: cpu, cuda, cuda:N")
     d = cfg.dat
-    _check_choice("dat.sepn", d.sepn, ("unet", "resnet"))
+    _check_choice("dat.sepn", d.sepn, ("unet", "resnet", "linear"))
     _check_choice("dat.internal_states", d.internal_states, INTERNAL_STATES)
     _check_choice("dat.plane_loss", d.plane_loss, PLANE_LOSSES)
     _check_choice("dat.sepn_dtype", d.sepn_dtype, ("float32", "bfloat16"))

@@ -210,8 +210,10 @@ def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
     sepns = None
     if state.get("sepns"):
         d = cfg.dat
-        sepns = torch.nn.ModuleList(build_sepn(d.sepn, tuple(d.sepn_features))
-                                    for _ in range(selected.n_planes))
+        sepns = torch.nn.ModuleList(
+            build_sepn(d.sepn, tuple(d.sepn_features), plane_shape=shape,
+                       modulation_shape=shape if d.sepn_modulation else None)
+            for shape in selected.plane_shapes)
         sepns.load_state_dict(state["sepns"])
         sepns.eval()
     x = selected.encode(images[sample : sample + 1])

@@ -34,11 +34,12 @@ from .layers import (
     match_spatial,
     to_stacked,
 )
+from .linear import LinearSEPN
 from .modulation import ModulatedSEPN
 from .resnet import ComplexResNet
 from .unet import ComplexUNet
 
-SEPN_KINDS = ("unet", "resnet")
+SEPN_KINDS = ("unet", "resnet", "linear")
 
 __all__ = [
     "SEPN_DTYPES",
@@ -50,6 +51,7 @@ __all__ = [
     "ComplexSequential",
     "ModulatedSEPN",
     "ComplexUNet",
+    "LinearSEPN",
     "SEPNBase",
     "StackedComplexModule",
     "build_sepn",
@@ -65,6 +67,8 @@ def _normalise(kind: str, features: int | Sequence[int]) -> tuple[str, tuple[int
     kind = kind.lower()
     if kind not in SEPN_KINDS:
         raise ValueError(f"unknown SEPN kind {kind!r}; allowed kinds: {', '.join(SEPN_KINDS)}")
+    if kind == "linear":  # no channels: a dense matrix per plane
+        return kind, ()
     feats = (int(features),) if isinstance(features, int) else tuple(int(f) for f in features)
     expected = 3 if kind == "unet" else 1
     if len(feats) != expected:
@@ -78,16 +82,19 @@ SEPN_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
-               modulation_shape: Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
+               modulation_shape: Sequence[int] | None = None,
+               plane_shape: Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
     """Build a SEPN.
 
     Args:
-        kind: ``"unet"`` (features (F1, F2, F3)) or ``"resnet"`` (features (F,) or F).
+        kind: ``"unet"`` (features (F1, F2, F3)), ``"resnet"`` (features (F,) or F) or
+            ``"linear"`` (:class:`LinearSEPN`, a dense complex matrix; features ignored).
         features: channel counts, see above.
         dtype: ``"float32"`` or ``"bfloat16"``, the precision the convolutions run in
             (:attr:`SEPNBase.compute_dtype`; parameters stay float32).
         modulation_shape: if given, the plane shape (H, W) of a learnable per-pixel complex
             modulation added to the network (:class:`ModulatedSEPN`).
+        plane_shape: the plane shape (H, W) the SEPN acts on (needed by ``"linear"``).
         **kwargs: passed to the constructor (e.g. ``kernel_size``, ``zero_output``,
             ``blocks``).
 
@@ -98,13 +105,20 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
     kind, feats = _normalise(kind, features)
     if dtype not in SEPN_DTYPES:
         raise ValueError(f"unknown SEPN dtype {dtype!r}; allowed: {', '.join(SEPN_DTYPES)}")
-    net = (ComplexUNet(features=feats, **kwargs) if kind == "unet"
-           else ComplexResNet(features=feats[0], **kwargs))
+    if kind == "linear":
+        if plane_shape is None:
+            raise ValueError("a linear SEPN needs the plane shape (plane_shape=(H, W))")
+        net = LinearSEPN(plane_shape, zero_output=kwargs.get("zero_output", True))
+    elif kind == "unet":
+        net = ComplexUNet(features=feats, **kwargs)
+    else:
+        net = ComplexResNet(features=feats[0], **kwargs)
     net.compute_dtype = SEPN_DTYPES[dtype]
     return net if modulation_shape is None else ModulatedSEPN(net, modulation_shape)
 
 
 def sepn_name(kind: str, features: int | Sequence[int], modulation: bool = False) -> str:
-    """Short name for run summaries: ``"unet-4-8-16"``, ``"resnet-4"``, ``"unet-4-8-16+mod"``."""
+    """Short name for run summaries: ``"unet-4-8-16"``, ``"resnet-4"``, ``"unet-4-8-16+mod"``,
+    ``"linear"``."""
     kind, feats = _normalise(kind, features)
     return "-".join([kind, *(str(f) for f in feats)]) + ("+mod" if modulation else "")
