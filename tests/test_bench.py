@@ -60,6 +60,6 @@ def test_step_flops_count_the_sepn_convolutions_only_in_dat():
 
 
 def test_ensemble_benchmark_compares_with_standalone_iterations():
-    rows = bench.bench_ensemble(1, members=2, batch=10, methods=("pat",))
+    rows = bench.bench_ensemble(1, members=2, batch=10, methods=("pat", "dat-linear"))
     assert [r["ratio"] for r in rows][0] == 1.0 and rows[1]["ratio"] > 0
-    assert "one ensemble iteration of 2" in rows[1]["case"]
+    assert "one ensemble iteration of 2" in rows[1]["case"] and len(rows) == 4

@@ -121,7 +121,8 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
               FAST_DAT),
              ("dat w/ IS (10k), output fusion, shared forward, bf16 SEPN", "dat", "unitary",
               (4, 8, 16), {**FAST_DAT, **BF16}),
-             ("dat separable (10k)", "dat", "separable", (4, 8, 16), None)]
+             ("dat separable (10k)", "dat", "separable", (4, 8, 16), None),
+             ("dat w/ IS (linear SEPN)", "dat", "unitary", (4, 8, 16), {"sepn": "linear"})]
     for label, method, internal, feats, dat in cases:
         m, images, labels = _mpnn_setup(method, internal, feats, batch, dat)
         t = timeit(lambda m=m, images=images, labels=labels: m.step(images, labels, epoch=1),
@@ -157,9 +158,11 @@ def bench_mpnn(repeats: int = 5, batch: int = 500, n_eval: int = 10_000) -> list
 
 
 def bench_ensemble(repeats: int = 5, members: int = 3, batch: int = 500,
-                   methods: tuple[str, ...] = ("insilico", "pat", "dat")) -> list[dict[str, Any]]:
+                   methods: tuple[str, ...] = ("insilico", "pat", "dat", "dat-linear"),
+                   ) -> list[dict[str, Any]]:
     """One training iteration of an ensemble of E mpnn-mnist runs vs E standalone iterations
-    (the reference, measured in the same run): ratio < 1 is what the ensemble axis saves."""
+    (the reference, measured in the same run): ratio < 1 is what the ensemble axis saves.
+    ``dat``: DAT w/ IS with the paper's U-Net SEPN; ``dat-linear``: with the linear SEPN."""
     from .config import from_dict
     from .models.ensemble import Member, stack_networks
     from .models.factory import build_model
@@ -171,9 +174,11 @@ def bench_ensemble(repeats: int = 5, members: int = 3, batch: int = 500,
     images = torch.rand(members * batch, 28, 28, generator=g)
     labels = torch.randint(0, 10, (members * batch,), generator=g)
     for method in methods:
+        sepn = "linear" if method == "dat-linear" else "unet"
         cfg = from_dict({"errors": {"phase_std": 0.08},
-                         "train": {"method": method, "batch_size": batch},
-                         "dat": {"internal_states": "unitary", "warmup_epochs": 0}})
+                         "train": {"method": method.split("-")[0], "batch_size": batch},
+                         "dat": {"internal_states": "unitary", "warmup_epochs": 0,
+                                 "sepn": sepn}})
         singles = [_method_setup(cfg)[0] for _ in range(members)]
 
         def standalone(singles=singles):
@@ -183,7 +188,7 @@ def bench_ensemble(repeats: int = 5, members: int = 3, batch: int = 500,
         nets = [build_model(cfg.model, seed=k) for k in range(members)]
         model = stack_networks(nets, [Member(k, k) for k in range(members)])
         system = SimulatedSystem(model, cfg.error_spec(), error_seed=list(range(members)))
-        ens = METHOD_CLASSES[method](model, system, cfg)
+        ens = METHOD_CLASSES[cfg.train.method](model, system, cfg)
         # interleaved, so that load from other processes hits both alike
         ref, t = timeit_pair(standalone, lambda ens=ens: ens.step(images, labels, 1), repeats)
         label = f"mpnn-mnist {method}, batch {batch}"
