@@ -323,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     from .data import DataFormatError, DataNotFoundError
     from .errors import ErrorSpecError
     from .sweep import SweepError
+    from .training.checkpoint import CheckpointError
     from .training.loop import TrainingDiverged
 
     configure()
@@ -331,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
-            TrainingDiverged, FileNotFoundError, SweepError) as exc:
+            TrainingDiverged, CheckpointError, FileNotFoundError, SweepError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"photonic-dat: error: {msg}", file=sys.stderr)
         return 2

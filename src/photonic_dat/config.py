@@ -314,6 +314,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("dat.warmup_epochs", d.warmup_epochs, 0)
     if not d.sepn_features or any(f < 1 for f in d.sepn_features):
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must be positive integers")
+    if d.sepn == "linear" and cfg.model.kind == "diffractive" and cfg.model.n ** 2 > 1024:
+        raise ConfigError(f"dat.sepn=linear needs planes of at most 1024 pixels (a dense matrix "
+                          f"per plane); model.n={cfg.model.n} gives {cfg.model.n ** 2}: use unet")
     if d.sepn == "unet" and len(d.sepn_features) != 3:
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must have 3 entries for a unet")
     _check_range("system.read_noise", cfg.system.read_noise, 0)

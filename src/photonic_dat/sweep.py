@@ -278,27 +278,34 @@ def _run_group(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path,
     """Train points (with ``ensemble``: the seeds of one setting, in one train-ensemble
     process); per point the return code as :func:`_run_train`."""
     results: list[tuple[Job, int | None]] = []
-    ready, locks = [], []
-    for job in jobs:
-        missing = _source_missing(spec, job, root)
-        if missing is not None:
-            results.append((job, None if missing == BUSY else missing))
-            continue
-        fd = None if job.done else claim(job.run_dir)
-        if fd is not None and job.done:  # finished between the check and the claim
-            release(fd)
-            fd = None
-        if fd is None:
-            results.append((job, None))
-            continue
-        ready.append(job)
-        locks.append(fd)
-    if not ready:
-        return results
+    ready: list[Job] = []
+    locks: list[int] = []
     try:
+        for job in jobs:
+            missing = _source_missing(spec, job, root)
+            if missing is not None:
+                results.append((job, None if missing == BUSY else missing))
+                continue
+            fd = None if job.done else claim(job.run_dir)
+            if fd is not None and job.done:  # finished between the check and the claim
+                release(fd)
+                fd = None
+            if fd is None:
+                results.append((job, None))
+                continue
+            ready.append(job)
+            locks.append(fd)
+        if not ready:
+            return results
         if ensemble:
-            cmd = ensemble_command(spec, ready, epochs, root)
             log_path = group_dir(ready) / "train.log"
+            try:
+                cmd = ensemble_command(spec, ready, epochs, root)
+            except (OSError, ValueError) as exc:  # a bad config: this group fails, not the sweep
+                for job in ready:
+                    with open(job.run_dir / "train.log", "a") as log:
+                        log.write(f"cannot start the ensemble: {exc}\n")
+                return results + [(job, 1) for job in ready]
         else:
             cmd = train_command(spec, ready[0], epochs, root)
             log_path = ready[0].run_dir / "train.log"

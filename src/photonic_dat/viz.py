@@ -52,11 +52,13 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path, title: str = "") -> P
     ax.legend()
     ax.grid(alpha=0.3)
     ax = axes[1]
-    ax.plot(ep, col("loss"), label="task loss")
-    ax.set(xlabel="epoch", ylabel="task loss")
-    if "loss_sim" in metrics[0]:
+    # ensemble members log the ensemble's mean losses (training/ensemble.py)
+    pre = "ensemble_" if "ensemble_loss" in metrics[0] else ""
+    ax.plot(ep, col(pre + "loss"), label="task loss")
+    ax.set(xlabel="epoch", ylabel="task loss" + (" (ensemble mean)" if pre else ""))
+    if pre + "loss_sim" in metrics[0]:
         ax2 = ax.twinx()
-        ax2.semilogy(ep, col("loss_sim"), color="C3", label="similarity loss")
+        ax2.semilogy(ep, col(pre + "loss_sim"), color="C3", label="similarity loss")
         ax2.set_ylabel("similarity loss", color="C3")
     ax.grid(alpha=0.3)
     ax = axes[2]

@@ -87,3 +87,29 @@ def test_an_interrupted_ensemble_resumes_to_the_same_result(tmp_path):
 def test_member_major_split_refuses_ragged_batches():
     with pytest.raises(ValueError, match="does not split"):
         split_members(torch.ones(5, 3), 2)
+
+
+def test_a_member_directory_points_to_its_ensemble_and_numpy_seeds_work(tmp_path):
+    import numpy as np
+
+    from photonic_dat.system import SimulatedSystem
+    from photonic_dat.training import checkpoint
+    from photonic_dat.training.loop import Trainer
+
+    cfgs = _cfgs("pat", ["train.epochs=1"])
+    dirs = [tmp_path / "m0", tmp_path / "m1"]
+    train_ensemble(cfgs, dirs, tmp_path / "g", progress=False)
+    trainer = Trainer.__new__(Trainer)
+    trainer.run_dir = dirs[1]
+    with pytest.raises(checkpoint.CheckpointError, match="train-ensemble .* --group"):
+        trainer.load_checkpoint()
+    rows = (dirs[0] / "metrics.csv").read_text().splitlines()
+    assert "ensemble_loss" in rows[0] and "ensemble_wall_s" in rows[0]
+    model = build_model(cfgs[0].model)
+    SimulatedSystem(model, cfgs[0].error_spec(), error_seed=np.int64(3))  # not a member list
+
+
+def test_linear_sepn_is_refused_for_large_diffractive_planes():
+    with pytest.raises(ConfigError, match="dat.sepn=linear needs planes of at most 1024"):
+        load_config("dpnn-cpu", ["dat.sepn=linear"])
+    assert load_config("mpnn-mnist", ["dat.sepn=linear"]).dat.sepn == "linear"

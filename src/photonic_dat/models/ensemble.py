@@ -16,6 +16,7 @@ parameters (elementwise, one step count) is E independent Adams.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -55,8 +56,8 @@ def draw_errors(spec, model: nn.Module, seeds: int | Sequence[int]):
     seed ``seeds``, or for an ensemble one draw per member with ``seeds[k]``, stacked."""
     if spec.is_zero():
         return None
-    if isinstance(seeds, int):
-        return spec.draw(model, seeds)
+    if isinstance(seeds, numbers.Integral):
+        return spec.draw(model, int(seeds))
     seeds = [int(s) for s in seeds]
     members = members_of(model)
     if members is None or len(members) != len(seeds):

@@ -195,4 +195,4 @@ class DAT(Method):
         d = self.cfg.dat
         return {"method": self.name, "internal_states": self.internal,
                 "sepn": sepn_name(d.sepn, tuple(d.sepn_features), d.sepn_modulation)
-                + ("-bf16" if d.sepn_dtype == "bfloat16" else "")}
+                + ("-bf16" if d.sepn_dtype == "bfloat16" and d.sepn != "linear" else "")}

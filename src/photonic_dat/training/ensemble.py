@@ -37,7 +37,14 @@ from ..models.ensemble import (
 from ..models.factory import build_model
 from . import checkpoint
 from .evaluate import accuracy, model_predictions, physical_predictions
-from .loop import Trainer, atomic_save, atomic_write_text, batch_of, write_metrics
+from .loop import (
+    Trainer,
+    TrainingDiverged,
+    atomic_save,
+    atomic_write_text,
+    batch_of,
+    write_metrics,
+)
 from .run import METHOD_CLASSES, build_system, load_data, summary_base
 
 #: the settings in which the members of an ensemble may differ
@@ -143,8 +150,8 @@ class EnsembleTrainer(Trainer):
         physical = self._physical_accs("val")
         self.wall_s += time.perf_counter() - t0
         queries = m.system.queries // self.size
-        if self.best is None:
-            self.best = [None] * self.size
+        # a new list: the last good state (NaN guard) keeps the previous one
+        self.best = [None] * self.size if self.best is None else list(self.best)
         # training statistics are means over all members: named so in every member's metrics
         train_stats = {f"ensemble_{key}" if key != "epoch" else key: value
                        for key, value in self._epoch_row(n_iter).items()}
@@ -154,7 +161,8 @@ class EnsembleTrainer(Trainer):
             if sepn_acc is not None:
                 row["sepn_model_val_acc"] = sepn_acc[k]
             row.update(physical_val_acc=physical[k], queries=queries,
-                       wall_s=round(self.wall_s, 2))
+                       wall_s=round(self.wall_s / self.size, 2),
+                       ensemble_wall_s=round(self.wall_s, 2))
             key = physical[k] if m.uses_system else model_acc[k]
             if self.datas[k].val[1].numel() == 0:
                 key = self.epoch
@@ -169,6 +177,16 @@ class EnsembleTrainer(Trainer):
     def _write_metrics(self) -> None:
         for rows, run_dir in zip(self.metrics, self.run_dirs, strict=True):
             write_metrics(rows, run_dir)
+
+    def _diverged(self, what: str) -> None:
+        try:
+            super()._diverged(what)
+        except TrainingDiverged as exc:  # point at the ensemble's own way to resume
+            raise TrainingDiverged(
+                f"{str(exc).split('; the last good state')[0]} in the ensemble (a loss averages all "
+                f"{self.size} members, so one diverging member stops all); the last good state "
+                f"was restored in {self.run_dir}/checkpoint.pt: lower train.lr (or dat.sepn_lr) "
+                "in the members' config.yaml and rerun train-ensemble (it resumes)") from None
 
     def _state(self) -> dict[str, Any]:
         state = super()._state()
@@ -192,7 +210,7 @@ class EnsembleTrainer(Trainer):
         summaries = []
         for k, (cfg, run_dir) in enumerate(zip(self.cfgs, self.run_dirs, strict=True)):
             best = self.best[k]
-            summary = {
+            summaries.append({
                 **summary_base(cfg), **m.describe(),
                 "epochs": cfg.train.epochs,
                 "queries": m.system.queries // self.size,
@@ -207,7 +225,7 @@ class EnsembleTrainer(Trainer):
                 "processes": 1,
                 "ensemble": {"members": self.size, "group": str(self.run_dir),
                              "wall_s": round(self.wall_s, 2)},
-            }
+            })
             # the final network in the place of a standalone run's last checkpoint (deployment
             # and export read its "model"); the ensemble resumes from the group's checkpoint
             final = {"model": member_state(final_state, k), "epoch": self.epoch,
@@ -216,8 +234,11 @@ class EnsembleTrainer(Trainer):
             checkpoint.save(final, run_dir / "checkpoint.pt")
             atomic_save({"model": best["model"], "sepns": best["sepns"], "epoch": best["epoch"]},
                         run_dir / "selected.pt")
+        # summaries last, all together: a point counts as done only when every member's files
+        # are written
+        for summary, run_dir in zip(summaries, self.run_dirs, strict=True):
             atomic_write_text(json.dumps(summary, indent=2) + "\n", run_dir / "summary.json")
-            summaries.append({**summary, "run_dir": str(run_dir)})
+            summary["run_dir"] = str(run_dir)
         return summaries
 
 

@@ -180,7 +180,12 @@ class Trainer:
             checkpoint.save(self._good, self.run_dir / "checkpoint.pt")
 
     def load_checkpoint(self) -> None:
-        self._restore(checkpoint.load(self.run_dir / "checkpoint.pt"))
+        state = checkpoint.load(self.run_dir / "checkpoint.pt")
+        if "ensemble_group" in state:
+            raise checkpoint.CheckpointError(
+                f"{self.run_dir} was trained as a member of an ensemble: resume it with "
+                f"`photonic-dat train-ensemble ... --group {state['ensemble_group']}`")
+        self._restore(state)
         self._good = self._state()
 
     # -- the loop ------------------------------------------------------------------------
