@@ -67,9 +67,10 @@ def check_members(cfgs: list[RunConfig]) -> None:
 
     ref = shared(cfgs[0])
     for k, cfg in enumerate(cfgs[1:], start=1):
-        if shared(cfg) != ref:
+        own = shared(cfg)
+        if own != ref:
             diff = sorted(f"{s}.{n}" for s in ref for n in ref[s]
-                          if isinstance(ref[s], dict) and shared(cfg)[s].get(n) != ref[s][n])
+                          if isinstance(ref[s], dict) and own[s].get(n) != ref[s][n])
             raise ConfigError(f"ensemble member {k} differs from member 0 in "
                               f"{', '.join(diff) or 'its settings'}; members may differ only in "
                               "train.seed, system.error_seed and train.init_from")
@@ -92,7 +93,6 @@ class EnsembleTrainer(Trainer):
             raise ConfigError("ensemble members need training and validation splits of equal "
                               f"size (got {sorted(sizes)} and {sorted(val)})")
         self.metrics = [[] for _ in datas]
-        self.best = None
 
     @property
     def size(self) -> int:
