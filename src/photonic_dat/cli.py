@@ -167,6 +167,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare_paper(args: argparse.Namespace) -> int:
+    from .paper_compare import compare_paper
+
+    print(f"report: {compare_paper([Path(p) for p in args.csv], Path(args.out))}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_run
 
@@ -288,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--report-only", action="store_true", help="only collect and report")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_reproduce)
+
+    c = sub.add_parser("compare-paper", help="every published MPNN number beside ours (from "
+                       "sweep CSVs), and the reproduction claims checked")
+    c.add_argument("csv", nargs="+", help="run CSVs written by reproduce (e.g. results/mpnn/*.csv)")
+    c.add_argument("--out", default="results/mpnn/paper_comparison.md",
+                   help="Markdown report; the table (.csv) and figure (.png) go beside it")
+    c.set_defaults(func=cmd_compare_paper)
 
     x = sub.add_parser("export", help="take a trained network to the lab (SLM, 3D print, MZI)")
     x.add_argument("run_dir")
