@@ -11,6 +11,8 @@ make -s .venv/.installed >/dev/null 2>&1 || true
 PD=.venv/bin/photonic-dat
 nvidia-smi -L || true
 for spec in mpnn-individual mpnn-joint mpnn-variants; do
-  $PD reproduce $spec --jobs "$JOBS" --ensemble --set train.device=cuda \
+  $PD reproduce $spec --seeds 3 --jobs "$JOBS" --ensemble --set train.device=cuda \
     --set train.eval_batch_size=10000 --out results/mpnn/sweeps --report-dir results/mpnn --quiet
 done
+$PD compare-paper results/mpnn/individual.csv results/mpnn/joint.csv results/mpnn/variants.csv \
+  --out results/mpnn/paper_comparison.md
