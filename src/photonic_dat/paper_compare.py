@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .report import mean_std, paper_rows
+from .report import mean_std, paper_lookup, paper_rows
+from .summary import write_rows
 
 #: our methods beyond the paper -> the paper's method each one competes with
 COUNTERPARTS = {"pat_ft": "pat", "dat_is_linear_ft": "dat_is_10k"}
@@ -74,8 +75,7 @@ def _best(acc: dict, setting: Setting, labels: tuple[str, ...]) -> tuple[str, fl
 def compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The comparison table (one dict per paper row) and the claims' summary."""
     acc = _accuracies(rows)
-    paper_free = {p["dataset"]: p["physical_test_acc"] for p in paper_rows()
-                  if p["method"] == "direct_deploy" and p["bs_std"] == p["phase_std"] == 0}
+    paper_direct = paper_lookup("direct_deploy")
     nan = float("nan")
     table = []
     for p in sorted(paper_rows(), key=lambda p: (p["dataset"], p["method"], p["bs_std"],
@@ -89,7 +89,7 @@ def compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
         beyond = _best(acc, setting, tuple(k for k, v in COUNTERPARTS.items()
                                            if v == p["method"]))
         row["beyond"], row["beyond_mean"], row["beyond_std"], row["beyond_n"] = (
-            beyond or ("", float("nan"), float("nan"), 0))
+            beyond or ("", nan, nan, 0))
         row["meets_paper"], row["ours_to_free"], row["paper_to_free"] = "", nan, nan
         if p["method"] == "dat_is_10k":
             best = _best(acc, setting, DAT_IS)
@@ -98,7 +98,8 @@ def compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
                 # each against its own error-free network (the in-silico networks differ)
                 row["ours_to_free"] = best[1] - mean_std(acc.get(((p["dataset"], 0.0, 0.0),
                                                                   "direct_deploy"), []))[0]
-                row["paper_to_free"] = p["physical_test_acc"] - paper_free[p["dataset"]]
+                row["paper_to_free"] = (p["physical_test_acc"]
+                                        - paper_direct[(p["dataset"], 0.0, 0.0)])
         table.append(row)
 
     order = []  # DAT w/ IS > PAT and > direct deployment where an error std >= 0.04
@@ -129,15 +130,6 @@ def _ms(mean: float, std: float, n: int) -> str:
 
 def _diff(mean: float, paper: float, n: int) -> str:
     return "" if not n else f"{mean - paper:+.3f}"
-
-
-def write_csv(table: list[dict[str, Any]], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(table[0]))
-        w.writeheader()
-        w.writerows(table)
-    return path
 
 
 def markdown(table: list[dict[str, Any]], summary: dict[str, Any], sources: list[str]) -> str:
@@ -237,7 +229,7 @@ def compare_paper(csv_paths: list[Path], out: Path) -> Path:
     rows = read_rows(csv_paths)
     table, summary = compare(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(table, out.with_suffix(".csv"))
+    write_rows(table, out.with_suffix(".csv"))
     fig = plot(table, out.with_suffix(".png"))
     text = markdown(table, summary, [str(p) for p in csv_paths] + ["--out", str(out)])
     out.write_text(text + f"\n![ours vs the paper]({fig.name})\n")
