@@ -80,3 +80,7 @@ def test_compare_paper_command_writes_report_table_and_figure(tmp_path, capsys):
     assert out.with_suffix(".csv").exists() and out.with_suffix(".png").exists()
     assert main(["compare-paper", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
     assert "no results CSV" in capsys.readouterr().err
+    dpnn = tmp_path / "dpnn.csv"
+    dpnn.write_text("dataset,variant,shift_std,physical_test_acc\nmnist,pat,0.5,0.9\n")
+    assert main(["compare-paper", str(dpnn), "--out", str(out)]) == 2
+    assert "lacks column(s) bs_std, phase_std" in capsys.readouterr().err

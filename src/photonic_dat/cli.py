@@ -336,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataFormatError, DataNotFoundError
     from .errors import ErrorSpecError
+    from .paper_compare import ComparisonError
     from .sweep import SweepError
     from .training.checkpoint import CheckpointError
     from .training.loop import TrainingDiverged
@@ -346,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
-            TrainingDiverged, CheckpointError, FileNotFoundError, SweepError) as exc:
+            TrainingDiverged, CheckpointError, FileNotFoundError, SweepError,
+            ComparisonError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"photonic-dat: error: {msg}", file=sys.stderr)
         return 2

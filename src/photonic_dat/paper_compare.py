@@ -30,6 +30,13 @@ DIRECT = ("direct_deploy",)
 
 Setting = tuple[str, float, float]  # dataset, bs_std, phase_std
 
+#: the columns a results CSV needs (the run rows of an MPNN sweep)
+REQUIRED = ("dataset", "variant", "bs_std", "phase_std", "physical_test_acc")
+
+
+class ComparisonError(ValueError):
+    """A results CSV that cannot be compared with the paper (one line)."""
+
 
 def read_rows(paths: Iterable[Path]) -> list[dict[str, Any]]:
     """Rows of the given CSVs; a run appearing in several sweeps (same dataset, method, setting,
@@ -39,7 +46,12 @@ def read_rows(paths: Iterable[Path]) -> list[dict[str, Any]]:
         if not Path(path).exists():
             raise FileNotFoundError(f"no results CSV at {path}")
         with open(path, newline="") as f:
-            for r in csv.DictReader(f):
+            reader = csv.DictReader(f)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ComparisonError(f"{path} lacks column(s) {', '.join(missing)}: pass the run "
+                                      "CSVs of MPNN sweeps (e.g. results/mpnn/joint.csv)")
+            for r in reader:
                 key = (r["dataset"], r["variant"], float(r.get("bs_std") or 0),
                        float(r.get("phase_std") or 0), r.get("seed"), r.get("draw"))
                 if key not in seen:
