@@ -21,6 +21,7 @@ from .errors import ERROR_SPECS, ErrorSpecError
 METHODS = ("insilico", "noise_aware", "pat", "dat", "oracle")
 PLANE_LOSSES = ("mse", "l2")
 INTERNAL_STATES = ("none", "unitary", "separable")
+INTERNAL_DETECTION = ("intensity", "field")  # field: simulated coherent detection (a study)
 
 
 class ConfigError(ValueError):
@@ -59,6 +60,7 @@ class ModelConfig:
 class SystemConfig:
     error_seed: int = 0
     read_noise: float = 0.0
+    internal_detection: str = "intensity"
 
 
 @dataclasses.dataclass
@@ -320,6 +322,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     if d.sepn == "unet" and len(d.sepn_features) != 3:
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must have 3 entries for a unet")
     _check_range("system.read_noise", cfg.system.read_noise, 0)
+    _check_choice("system.internal_detection", cfg.system.internal_detection, INTERNAL_DETECTION)
+    if cfg.system.internal_detection == "field" and (
+            t.method != "dat" or d.internal_states not in ("unitary", "separable")):
+        raise ConfigError("system.internal_detection=field only acts on internal planes: use it "
+                          "with train.method=dat and dat.internal_states=unitary or separable")
     try:
         cfg.error_spec()
     except ErrorSpecError as exc:

@@ -28,3 +28,13 @@ def test_fusion_does_not_touch_its_inputs():
     before = model_field.clone()
     fuse(model_field, torch.rand(4))
     assert torch.equal(model_field, before)
+
+
+def test_fusion_with_a_measured_field_takes_its_phase_too():
+    model_field = torch.randn(6, dtype=torch.complex64, requires_grad=True)
+    measured = torch.randn(6, dtype=torch.complex64)
+    weights = torch.randn(6, dtype=torch.complex64)
+    out = fuse(model_field, measured)
+    assert torch.equal(out.detach(), measured)
+    (out * weights).real.sum().backward()
+    torch.testing.assert_close(model_field.grad, weights.conj())

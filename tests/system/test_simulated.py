@@ -86,3 +86,32 @@ def test_read_noise_is_random_nonnegative_and_scaled(model):
     assert 0.02 < rel < 0.1
     with pytest.raises(ValueError, match="read_noise"):
         SimulatedSystem(model, MeshErrorSpec(), read_noise=-1)
+
+
+def test_field_detection_returns_the_complex_internal_fields(model):
+    x = _x(model)
+    spec = MeshErrorSpec(phase_std=0.1)
+    coherent = SimulatedSystem(model, spec, error_seed=3, internal_detection="field")
+    camera = SimulatedSystem(model, spec, error_seed=3)
+    a, b = coherent.measure(x, internal=True), camera.measure(x, internal=True)
+    assert torch.equal(a.output, b.output) and not a.output.is_complex()
+    for field, intensity in zip(a.internal, b.internal, strict=True):
+        assert field.is_complex()
+        torch.testing.assert_close(field.real**2 + field.imag**2, intensity)
+    # the phase the camera cannot see: it differs from the ideal model's under phase errors
+    ideal = model(x).planes[0].detach()
+    assert (torch.angle(a.internal[1] * ideal.conj()).abs() > 0.01).any()
+    with pytest.raises(ValueError, match="internal_detection"):
+        SimulatedSystem(model, spec, internal_detection="phase")
+
+
+def test_field_detection_read_noise_is_complex_and_scaled(model):
+    x = _x(model, 32)
+    clean = SimulatedSystem(model, MeshErrorSpec(), internal_detection="field")
+    noisy = SimulatedSystem(model, MeshErrorSpec(), internal_detection="field", read_noise=0.05)
+    want = clean.measure(x, internal=True).internal[0]
+    got = noisy.measure(x, internal=True).internal[0]
+    noise = got - want
+    rms = want.abs().pow(2).mean().sqrt()
+    assert 0.03 < (noise.abs().pow(2).mean().sqrt() / rms).item() < 0.07
+    assert noise.real.std() == pytest.approx(noise.imag.std().item(), rel=0.3)

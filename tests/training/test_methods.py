@@ -278,3 +278,39 @@ def test_modulated_sepns_represent_a_mask_phase_error_exactly(mnist_small):
     scale = measured.abs().max()
     assert (ideal - measured).abs().max() > 1e-2 * scale
     assert (ours - measured).abs().max() < 1e-5 * scale
+
+
+def _field_dat(**dat_options):
+    cfg = small_cfg("dat", errors={"phase_std": 0.1}, system={"internal_detection": "field"},
+                    dat=dat_options)
+    model = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(model, cfg.error_spec(), internal_detection="field")
+    return METHOD_CLASSES["dat"](model, system, cfg), model
+
+
+def test_field_plane_loss_sees_the_phase_an_intensity_loss_cannot(mnist_small):
+    dat, model = _field_dat()
+    with torch.no_grad():
+        plane = model(model.encode(mnist_small.train[0][:16])).planes[1]
+    rotated = plane * torch.exp(1j * torch.linspace(0, 1, plane.shape[1]))  # per-mode phases
+    assert float(dat._plane_loss(plane, 3 * plane)) == pytest.approx(0, abs=1e-6)
+    assert float(dat._plane_loss(plane, rotated)) > 1e-3
+    assert float(dat._plane_loss(plane, rotated.abs() ** 2)) == pytest.approx(0, abs=1e-6)
+
+
+def test_dat_with_field_detection_steps_and_fits(mnist_small):
+    images, labels = mnist_small.train
+    dat, model = _field_dat(sepn="linear", sepn_lr=0.01)
+    losses = [dat.step(images[:100], labels[:100], epoch=1)["loss_sim"] for _ in range(30)]
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
+
+
+@pytest.mark.parametrize("method,dat", [("pat", {}), ("dat", {"internal_states": "none"})])
+def test_field_detection_without_internal_planes_is_a_config_error(method, dat):
+    from photonic_dat.config import ConfigError
+
+    with pytest.raises(ConfigError, match="internal_detection"):
+        small_cfg(method, system={"internal_detection": "field"}, dat=dat)
+    with pytest.raises(ConfigError, match="system.internal_detection"):
+        small_cfg("dat", system={"internal_detection": "hologram"})

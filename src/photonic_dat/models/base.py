@@ -52,7 +52,8 @@ class PhotonicNetwork(nn.Module):
         raise NotImplementedError
 
     def normalise_plane(self, intensity: torch.Tensor) -> torch.Tensor:
-        """Scale-free view of a plane's intensity (for similarity losses): L2-normalised per sample."""
+        """Scale-free view of a plane's intensity, or complex field (for similarity losses):
+        L2-normalised per sample."""
         flat = intensity.reshape(intensity.shape[0], -1)
         return nn.functional.normalize(flat, dim=1)
 

@@ -10,6 +10,8 @@ class _StateFusion(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, model_field: torch.Tensor, measured_intensity: torch.Tensor) -> torch.Tensor:
+        if measured_intensity.is_complex():  # a coherently detected field: the whole state
+            return measured_intensity.to(model_field.dtype).clone()
         amplitude = measured_intensity.clamp(min=0).sqrt().to(model_field.real.dtype)
         return torch.polar(amplitude, torch.angle(model_field))
 
@@ -20,6 +22,9 @@ class _StateFusion(torch.autograd.Function):
 
 def fuse(model_field: torch.Tensor, measured_intensity: torch.Tensor) -> torch.Tensor:
     """Fuse a model field (complex) with a measured intensity (real, same shape).
+
+    A complex measurement (coherent detection, a simulation study) replaces the whole state:
+    measured amplitude and phase, gradient still through the model.
 
     The returned value is the physical state as far as detectors can tell (its intensity equals
     the measurement), with the phase the model predicts; the gradient w.r.t. ``model_field`` is

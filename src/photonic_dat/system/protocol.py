@@ -16,14 +16,16 @@ class Measurement:
     Attributes:
         output: intensity at the output plane, shape (batch, *output plane shape).
         internal: intensities at the planes before the output (one per internal plane), when
-            requested with ``internal=True`` and supported; else None.
+            requested with ``internal=True`` and supported; else None. A system with coherent
+            detection (a simulation study, ``SimulatedSystem(internal_detection="field")``)
+            returns complex fields here instead.
     """
 
     output: torch.Tensor
     internal: list[torch.Tensor] | None = None
 
     def planes(self) -> list[torch.Tensor | None]:
-        """Per plane (internal then output) the measured intensity, None where not measured."""
+        """Per plane (internal then output) the measurement, None where not measured."""
         return [*(self.internal or []), self.output]
 
 

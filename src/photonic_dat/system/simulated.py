@@ -24,6 +24,11 @@ class SimulatedSystem:
         read_noise: std of additive detector noise relative to the mean intensity of each
             sample's plane (0 = noiseless). Random, drawn fresh at each measurement.
         noise_seed: seed of the read-noise generator.
+        internal_detection: ``"intensity"`` (cameras or photodiodes: what a lab records) or
+            ``"field"``: the internal planes are returned as complex fields, as a coherent
+            (interferometric) detector with a phase reference would see them. A simulation study
+            of what phase information at the internal planes is worth; the output stays an
+            intensity. Read noise then adds a complex Gaussian of the same relative std.
     """
 
     def __init__(
@@ -33,9 +38,13 @@ class SimulatedSystem:
         error_seed: int | Sequence[int] = 0,
         read_noise: float = 0.0,
         noise_seed: int = 0,
+        internal_detection: str = "intensity",
     ) -> None:
         if read_noise < 0:
             raise ValueError(f"system.read_noise={read_noise} must be >= 0")
+        if internal_detection not in ("intensity", "field"):
+            raise ValueError(f"internal_detection={internal_detection!r}: use 'intensity' or 'field'")
+        self.internal_detection = internal_detection
         self.__model = copy.deepcopy(model).requires_grad_(False).eval()
         self.__errors = draw_errors(errors, self.__model, error_seed)
         self.__read_noise = float(read_noise)
@@ -62,13 +71,25 @@ class SimulatedSystem:
         noise = torch.randn(intensity.shape, generator=self.__noise, dtype=torch.float32)
         return (intensity + scale * noise.to(intensity.device, intensity.dtype)).clamp(min=0)
 
+    def _detect_field(self, field: torch.Tensor) -> torch.Tensor:
+        """Coherent detection: the complex field, with read noise relative to its RMS amplitude."""
+        if self.__read_noise == 0:
+            return field
+        dims = tuple(range(1, field.ndim))
+        rms = (field.real**2 + field.imag**2).mean(dim=dims, keepdim=True).sqrt()
+        noise = torch.randn((2, *field.shape), generator=self.__noise, dtype=torch.float32)
+        noise = torch.complex(noise[0], noise[1]) / 2**0.5
+        return field + rms * self.__read_noise * noise.to(field.device, field.dtype)
+
     @torch.no_grad()
     def measure(self, x: torch.Tensor, *, internal: bool = False) -> Measurement:
         trace = self.__model(x.detach(), errors=self.__errors)
         self.queries += int(x.shape[0])
         out = self._detect(trace.intensity)
         inner = None
-        if internal:
+        if internal and self.internal_detection == "field":
+            inner = [self._detect_field(p) for p in trace.planes[:-1]]
+        elif internal:
             inner = [self._detect(i) for i in trace.plane_intensities()[:-1]]
         return Measurement(output=out, internal=inner)
 

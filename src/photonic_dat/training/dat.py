@@ -6,7 +6,9 @@ Per iteration, with one measurement of the physical system on the batch:
    to the measurement: MSE between the model's and the measured class scores, plus (with
    internal states) MSE between L2-normalised intensities at every internal plane. The SEPN
    optimiser steps; the physical parameters keep this gradient for the task step (as in the
-   paper's code; ``dat.sim_to_physical: false`` drops it).
+   paper's code; ``dat.sim_to_physical: false`` drops it). With coherent detection
+   (``system.internal_detection: field``, a simulation study) an internal plane is compared as
+   L2-normalised complex fields, and fusion there takes the measured phase too.
    ``separable``: before that, each SEPN is also fitted to its own layer, probed alone with
    ``measure_layer`` on the model's input to that layer.
 2. *Task step*: forward again with the SEPN weight w (0 during the warm-up epochs, then 1) and
@@ -101,9 +103,13 @@ class DAT(Method):
 
     def _plane_loss(self, field: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
         model = self.model
-        diff = (model.normalise_plane(field.real**2 + field.imag**2)
-                - model.normalise_plane(measured))
-        per_sample = (diff**2).sum(dim=1)
+        if measured.is_complex():  # coherent detection: compare L2-normalised fields
+            diff = model.normalise_plane(field) - model.normalise_plane(measured)
+            per_sample = (diff.real**2 + diff.imag**2).sum(dim=1)
+        else:
+            diff = (model.normalise_plane(field.real**2 + field.imag**2)
+                    - model.normalise_plane(measured))
+            per_sample = (diff**2).sum(dim=1)
         if self.cfg.dat.plane_loss == "mse":
             per_sample = per_sample / diff.shape[1]
         return per_sample.mean()

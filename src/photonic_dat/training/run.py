@@ -52,7 +52,8 @@ def summary_base(cfg: RunConfig) -> dict[str, Any]:
 
 def build_system(cfg: RunConfig, model) -> SimulatedSystem:
     return SimulatedSystem(model, cfg.error_spec(), error_seed=error_seeds(model, cfg),
-                           read_noise=cfg.system.read_noise, noise_seed=cfg.train.seed + 99)
+                           read_noise=cfg.system.read_noise, noise_seed=cfg.train.seed + 99,
+                           internal_detection=cfg.system.internal_detection)
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = False,
