@@ -1,0 +1,117 @@
+"""Is the best possible SEPN a good gradient? (issue 4: why DAT trails the oracle on a mesh)
+
+A mesh with errors implements ``U'`` instead of ``U``. The dense linear SEPN with
+``D = U' U^H - 1`` reproduces every plane of the erroneous network exactly (tested in
+``tests/sepn/test_linear.py``): it is the best any SEPN at the mesh's output plane can do. Its
+gradient with respect to the phases is still ``(1 + D) dU/dtheta``, while the hardware's is
+``dU'/dtheta``; the two differ wherever the error sits *before* a phase shifter in the mesh.
+
+For each mesh-network run directory (a member of a finished ensemble group, or a single run)
+this loads the end-of-training physical parameters and SEPNs, builds the exact SEPNs of the
+system's error realisation at those parameters, and reports on test batches the cosine between
+the hardware's task gradient and: the ideal model's (PAT), the trained SEPNs' (DAT's own task
+gradient) and the exact SEPNs' (output fused; every plane fused). One CSV row per run.
+
+    PYTHONPATH=src python experiments/investigations/exact_sepn_gradient.py \
+        --out results/investigations/exact_sepn_gradient.csv RUN_DIR [RUN_DIR ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from photonic_dat.config import load_config
+from photonic_dat.models.factory import build_model
+from photonic_dat.sepn import build_sepn
+from photonic_dat.training import checkpoint
+from photonic_dat.training.fidelity import gradient_fidelity
+from photonic_dat.training.oracle import system_realisation
+from photonic_dat.training.run import build_system, load_data
+
+
+def exact_sepns(model, realisation) -> nn.ModuleList:
+    """Linear SEPNs with ``D_k = U'_k U_k^H - 1`` for every mesh of ``model``."""
+    sepns = []
+    for k, mesh in enumerate(model.meshes):
+        with torch.no_grad():
+            ideal, real = mesh.unitary(), mesh.unitary(realisation[k])
+            d = real @ ideal.conj().T - torch.eye(ideal.shape[0], dtype=ideal.dtype)
+            sepn = build_sepn("linear", (4, 8, 16), plane_shape=model.plane_shapes[k])
+            sepn.matrix.copy_(torch.stack([d.real, d.imag]))
+        sepns.append(sepn.requires_grad_(False))
+    return nn.ModuleList(sepns)
+
+
+@torch.no_grad()
+def d_errors(model, realisation, trained, exact, images) -> dict[str, float]:
+    """Mean over meshes of the trained ``D``'s relative error: as a matrix (Frobenius), and on
+    the fields the hardware actually sends into that mesh's output plane (``D y``, y = U x)."""
+    x = model.encode(images)
+    trace = model(x, errors=realisation)
+    matrix = on_data = 0.0
+    for k, (t, e) in enumerate(zip(trained, exact, strict=True)):
+        dt, de = t.correction_matrix(), e.correction_matrix()
+        matrix += float((dt - de).norm() / de.norm())
+        x_k = x if k == 0 else model.after_plane(k - 1, trace.planes[k - 1], realisation)
+        y = model.propagate(k, x_k, None).reshape(x.shape[0], -1)
+        on_data += float((y @ (dt - de).T).norm() / (y @ de.T).norm())
+    n = len(exact)
+    return {"trained_d_rel_error": matrix / n, "trained_d_rel_error_on_data": on_data / n}
+
+
+def measure(run_dir: Path, n_batches: int, batch_size: int) -> dict:
+    cfg = load_config(run_dir / "config.yaml")
+    if cfg.model.kind != "mesh":
+        raise SystemExit(f"{run_dir}: exact SEPNs are defined for mesh networks only")
+    cfg.train.init_from = None
+    cfg.system.internal_detection = "field"  # fused planes carry the hardware's exact state
+    model = build_model(cfg.model, seed=cfg.train.seed)
+    system = build_system(cfg, model)
+    state = checkpoint.load(run_dir / "checkpoint.pt")
+    model.load_state_dict(state["model"])
+    realisation = system_realisation(model, cfg)
+    images, labels = load_data(cfg).test
+    batches = [(images[i * batch_size:(i + 1) * batch_size],
+                labels[i * batch_size:(i + 1) * batch_size]) for i in range(n_batches)]
+    exact = exact_sepns(model, realisation)
+    row = {"run": str(run_dir), "epoch": state["epoch"]}
+    out = gradient_fidelity(model, system, cfg, batches, exact, fuse_internal=False)
+    row.update(ideal=out["ideal"], exact_sepn_output_fused=out["sepn"])
+    out = gradient_fidelity(model, system, cfg, batches, exact, fuse_internal=True)
+    row["exact_sepn_all_fused"] = out["sepn"]
+    sepn_state = state.get("sepns") or (state.get("method") or {}).get("sepns")
+    if sepn_state is not None and cfg.dat.sepn == "linear":
+        trained = nn.ModuleList(build_sepn("linear", (4, 8, 16), plane_shape=s)
+                                for s in model.plane_shapes)
+        trained.load_state_dict(sepn_state)
+        row["trained_sepn"] = gradient_fidelity(model, system, cfg, batches, trained)["sepn"]
+        row.update(d_errors(model, realisation, trained, exact, batches[0][0]))
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    rows = []
+    for run in args.runs:
+        rows.append(measure(run, args.batches, args.batch_size))
+        print(rows[-1], flush=True)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
