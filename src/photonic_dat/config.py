@@ -85,6 +85,7 @@ class DATConfig:
     sepn: str = "unet"
     sepn_features: list[int] = dataclasses.field(default_factory=lambda: [4, 8, 16])
     sepn_lr: float = 1e-3
+    sepn_weight_decay: float = 0.0
     sepn_zero_init: bool = False
     warmup_epochs: int = 20
     internal_states: str = "none"
@@ -313,6 +314,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_choice("dat.plane_loss", d.plane_loss, PLANE_LOSSES)
     _check_choice("dat.sepn_dtype", d.sepn_dtype, ("float32", "bfloat16"))
     _check_range("dat.sepn_lr", d.sepn_lr, 0, lo_open=True)
+    _check_range("dat.sepn_weight_decay", d.sepn_weight_decay, 0)
     _check_range("dat.warmup_epochs", d.warmup_epochs, 0)
     if not d.sepn_features or any(f < 1 for f in d.sepn_features):
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must be positive integers")

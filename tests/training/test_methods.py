@@ -314,3 +314,23 @@ def test_field_detection_without_internal_planes_is_a_config_error(method, dat):
         small_cfg(method, system={"internal_detection": "field"}, dat=dat)
     with pytest.raises(ConfigError, match="system.internal_detection"):
         small_cfg("dat", system={"internal_detection": "hologram"})
+
+
+def test_sepn_weight_decay_pulls_what_the_data_leaves_free_towards_zero(mnist_small):
+    images, labels = mnist_small.train
+    dat, _ = _dat_on_phase_errors(sepn="linear", sepn_lr=0.01, sepn_weight_decay=5.0)
+    assert isinstance(dat.sepn_opt, torch.optim.AdamW)
+    with torch.no_grad():
+        for sepn in dat.sepns:
+            sepn.matrix.fill_(0.05)
+    before = torch.cat([s.matrix.detach().flatten() for s in dat.sepns]).abs().mean()
+    for _ in range(5):
+        dat.step(images[:50], labels[:50], epoch=1)
+    after = torch.cat([s.matrix.detach().flatten() for s in dat.sepns]).abs().mean()
+    assert after < 0.9 * before
+    plain, _ = _dat_on_phase_errors(sepn="linear")
+    assert type(plain.sepn_opt) is torch.optim.Adam
+    from photonic_dat.config import ConfigError
+
+    with pytest.raises(ConfigError, match="dat.sepn_weight_decay"):
+        small_cfg("dat", dat={"sepn_weight_decay": -1})

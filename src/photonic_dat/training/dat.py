@@ -30,6 +30,10 @@ Options (``dat`` section of the config):
   fusion at the output only), compute both losses on one forward pass; the task gradient then
   sees the SEPNs as they were before this iteration's similarity update (one Adam step earlier).
   Saves one forward of the physics and the SEPNs per iteration.
+* ``sepn_weight_decay``: decoupled weight decay of the SEPN optimiser (AdamW; 0 = Adam). It
+  pulls what the measurements leave undetermined (e.g. a linear SEPN's action on field
+  directions the data hardly excites, which the task gradient still uses) towards the ideal
+  model instead of letting Adam's normalised steps random-walk it.
 * ``sepn_modulation``: add a learnable per-pixel complex map to every SEPN
   (:class:`~photonic_dat.sepn.ModulatedSEPN`), for errors fixed in position (a diffractive
   mask's fabrication phase or shift), which a convolutional SEPN cannot represent.
@@ -67,7 +71,11 @@ class DAT(Method):
         sepns = per_member[0] if members is None else [
             EnsembleModule(plane) for plane in zip(*per_member, strict=True)]
         self.sepns = nn.ModuleList(sepns).to(device)
-        self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
+        if d.sepn_weight_decay > 0:  # decoupled: pulls what the data leaves free towards 0
+            self.sepn_opt = torch.optim.AdamW(self.sepns.parameters(), lr=d.sepn_lr,
+                                              weight_decay=d.sepn_weight_decay)
+        else:
+            self.sepn_opt = torch.optim.Adam(self.sepns.parameters(), lr=d.sepn_lr)
         self.sepn_sched = torch.optim.lr_scheduler.StepLR(
             self.sepn_opt, cfg.train.lr_step, cfg.train.lr_gamma
         )
