@@ -6,7 +6,9 @@ realisation at the current phases (:func:`exact_sepn_gradient.exact_sepns`) and 
 not trained. The forward is then the hardware's at every plane; the gradient is
 ``(1 + D) dU/dtheta`` instead of the hardware's ``dU'/dtheta``. The accuracy this reaches is
 what DAT could give with a perfectly fitted SEPN; the gap to the oracle is the architecture's,
-the gap below it is the fit's. Simulation only (it reads the realisation).
+the gap below it is the fit's. With ``--phase-std`` the SEPNs are exact in every plane's
+intensity but carry other per-mode phases on the internal planes (fixed for the run): the best
+an intensity-only fit can be sure of. Simulation only (it reads the realisation).
 
     PYTHONPATH=src python experiments/investigations/exact_sepn_dat.py \
         --config RUN_DIR/config.yaml --out results/investigations/runs/exact-sepn-dat-s0
@@ -33,6 +35,8 @@ from photonic_dat.training.oracle import system_realisation  # noqa: E402
 class ExactSEPNDAT(DAT):
     """DAT whose SEPNs are the exact error of the current phases, refreshed every step."""
 
+    phase_std = 0.0  # > 0: an intensity-equivalent model with other internal phases
+
     def __init__(self, model, system, cfg):
         super().__init__(model, system, cfg)
         if cfg.dat.sepn != "linear":
@@ -43,8 +47,9 @@ class ExactSEPNDAT(DAT):
 
     def step(self, images, labels, epoch):
         with torch.no_grad():
-            for sepn, exact in zip(self.sepns, exact_sepns(self.model, self.realisation),
-                                   strict=True):
+            target = exact_sepns(self.model, self.realisation, self.phase_std,
+                                seed=self.cfg.train.seed)  # the same phases at every step
+            for sepn, exact in zip(self.sepns, target, strict=True):
                 sepn.matrix.copy_(exact.matrix)
         return super().step(images, labels, epoch)
 
@@ -54,9 +59,13 @@ def main() -> None:
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--phase-std", type=float, default=0.0,
+                        help="rad; > 0: SEPNs that predict every intensity exactly but carry "
+                             "other per-mode phases on the internal planes (fixed for the run)")
     args = parser.parse_args()
     cfg = load_config(args.config)
     cfg.train.threads = args.threads
+    ExactSEPNDAT.phase_std = args.phase_std
     run.METHOD_CLASSES["dat"] = ExactSEPNDAT
     summary = run.train(cfg, args.out, resume=(args.out / "checkpoint.pt").exists(),
                         progress=False)

@@ -10,7 +10,10 @@ For each mesh-network run directory (a member of a finished ensemble group, or a
 this loads the end-of-training physical parameters and SEPNs, builds the exact SEPNs of the
 system's error realisation at those parameters, and reports on test batches the cosine between
 the hardware's task gradient and: the ideal model's (PAT), the trained SEPNs' (DAT's own task
-gradient) and the exact SEPNs' (output fused; every plane fused). One CSV row per run.
+gradient), the exact SEPNs' (output fused; every plane fused) and those of SEPNs that predict
+every plane's intensity exactly as well but with other per-mode phases on the internal planes
+(:func:`exact_sepns` with ``phase_std``): what intensity measurements cannot tell apart. One
+CSV row per run.
 
     PYTHONPATH=src python experiments/investigations/exact_sepn_gradient.py \
         --out results/investigations/exact_sepn_gradient.csv RUN_DIR [RUN_DIR ...]
@@ -34,17 +37,45 @@ from photonic_dat.training.oracle import system_realisation
 from photonic_dat.training.run import build_system, load_data
 
 
-def exact_sepns(model, realisation) -> nn.ModuleList:
-    """Linear SEPNs with ``D_k = U'_k U_k^H - 1`` for every mesh of ``model``."""
-    sepns = []
+def exact_sepns(model, realisation, phase_std: float = 0.0, seed: int = 0) -> nn.ModuleList:
+    """Linear SEPNs with ``D_k = U'_k U_k^H - 1`` for every mesh of ``model``.
+
+    ``phase_std > 0``: an *intensity-equivalent* model instead. The electro-optic activation
+    acts on each mode as ``z c(|z|^2)``, so a per-mode phase ``P_k = diag(exp(i phi))`` on
+    internal plane k passes through it and can be undone by the next mesh's SEPN:
+    ``1 + D_k = P_k U'_k P_{k-1}^* U_k^H`` (``phi`` ~ N(0, phase_std), none on the last plane)
+    predicts every plane's *intensity* exactly, as the exact SEPNs do, with other phases.
+    """
+    g = torch.Generator().manual_seed(seed)
+    sepns, p_prev, n = [], None, len(model.meshes)
     for k, mesh in enumerate(model.meshes):
         with torch.no_grad():
             ideal, real = mesh.unitary(), mesh.unitary(realisation[k])
-            d = real @ ideal.conj().T - torch.eye(ideal.shape[0], dtype=ideal.dtype)
+            modes = ideal.shape[0]
+            p_k = None
+            if phase_std > 0 and k < n - 1:
+                phi = torch.randn(modes, generator=g, dtype=torch.float64) * phase_std
+                p_k = torch.polar(torch.ones_like(phi), phi).to(ideal.dtype)
+                real = p_k[:, None] * real
+            if p_prev is not None:
+                real = real * p_prev.conj()[None, :]
+            p_prev = p_k
+            d = real @ ideal.conj().T - torch.eye(modes, dtype=ideal.dtype)
             sepn = build_sepn("linear", (4, 8, 16), plane_shape=model.plane_shapes[k])
             sepn.matrix.copy_(torch.stack([d.real, d.imag]))
         sepns.append(sepn.requires_grad_(False))
     return nn.ModuleList(sepns)
+
+
+@torch.no_grad()
+def check_same_intensities(model, realisation, exact, other, images) -> None:
+    """``other`` predicts the same plane intensities as ``exact`` (and as the hardware)."""
+    x = model.encode(images)
+    want = model(x, errors=realisation).plane_intensities()
+    for sepns in (exact, other):
+        got = model(x, sepns=sepns, sepn_weight=1.0).plane_intensities()
+        for a, b in zip(got, want, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
 
 
 @torch.no_grad()
@@ -84,6 +115,11 @@ def measure(run_dir: Path, n_batches: int, batch_size: int) -> dict:
     row.update(ideal=out["ideal"], exact_sepn_output_fused=out["sepn"])
     out = gradient_fidelity(model, system, cfg, batches, exact, fuse_internal=True)
     row["exact_sepn_all_fused"] = out["sepn"]
+    for std in (0.3, 3.0):  # intensity-equivalent models (3 rad: phases all but uniform)
+        ambiguous = exact_sepns(model, realisation, phase_std=std, seed=cfg.train.seed)
+        check_same_intensities(model, realisation, exact, ambiguous, batches[0][0])
+        out = gradient_fidelity(model, system, cfg, batches, ambiguous, fuse_internal=False)
+        row[f"intensity_equivalent_{std:g}rad"] = out["sepn"]
     sepn_state = state.get("sepns") or (state.get("method") or {}).get("sepns")
     if sepn_state is not None and cfg.dat.sepn == "linear":
         trained = nn.ModuleList(build_sepn("linear", (4, 8, 16), plane_shape=s)
