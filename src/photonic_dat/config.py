@@ -309,7 +309,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not (t.device == "cpu" or t.device.startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; allowed: cpu, cuda, cuda:N")
     d = cfg.dat
-    _check_choice("dat.sepn", d.sepn, ("unet", "resnet", "linear"))
+    _check_choice("dat.sepn", d.sepn, ("unet", "resnet", "linear", "mesh"))
+    if d.sepn == "mesh" and cfg.model.kind != "mesh":
+        raise ConfigError("dat.sepn=mesh learns an MZI mesh's error parameters: it needs "
+                          "model.kind=mesh (use unet or linear for a diffractive network)")
     _check_choice("dat.internal_states", d.internal_states, INTERNAL_STATES)
     _check_choice("dat.plane_loss", d.plane_loss, PLANE_LOSSES)
     _check_choice("dat.sepn_dtype", d.sepn_dtype, ("float32", "bfloat16"))

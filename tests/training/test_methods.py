@@ -334,3 +334,17 @@ def test_sepn_weight_decay_pulls_what_the_data_leaves_free_towards_zero(mnist_sm
 
     with pytest.raises(ConfigError, match="dat.sepn_weight_decay"):
         small_cfg("dat", dat={"sepn_weight_decay": -1})
+
+
+def test_mesh_parameter_sepns_learn_the_phase_errors(mnist_small):
+    images, labels = mnist_small.train
+    dat, model = _dat_on_phase_errors(sepn="mesh", sepn_lr=0.01, plane_loss="l2",
+                                      sim_to_physical=False)
+    dat.opt.param_groups[0]["lr"] = 0.0  # phases held: the SEPNs alone fit the hardware
+    losses = [dat.step(images[:100], labels[:100], epoch=1)["loss_sim"] for _ in range(40)]
+    assert losses[-1] < 0.3 * losses[0], (losses[0], losses[-1])
+    assert dat.describe()["sepn"] == "mesh"
+    from photonic_dat.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="dat.sepn=mesh"):
+        load_config("dpnn-cpu", ["train.method=dat", "dat.sepn=mesh"])

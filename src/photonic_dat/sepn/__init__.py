@@ -6,6 +6,9 @@ field and is added residually: ``x <- x + w * SEPN(x)``. Two architectures:
 * ``"unet"``: :class:`ComplexUNet`, the paper's 3-level complex U-Net (features (F1, F2, F3));
 * ``"resnet"``: :class:`ComplexResNet`, one residual conv block (features (F,)).
 
+Beyond the paper: ``"linear"`` (:class:`LinearSEPN`, a dense complex matrix per plane) and, for
+MZI meshes, ``"mesh"`` (:class:`MeshParamSEPN`, the mesh's own error parameters).
+
 Either can carry a learnable per-pixel complex modulation (:class:`ModulatedSEPN`,
 ``build_sepn(..., modulation_shape=(H, W))``) for errors fixed in position, which a
 convolution cannot represent.
@@ -35,11 +38,12 @@ from .layers import (
     to_stacked,
 )
 from .linear import LinearSEPN
+from .mesh_params import MeshParamSEPN
 from .modulation import ModulatedSEPN
 from .resnet import ComplexResNet
 from .unet import ComplexUNet
 
-SEPN_KINDS = ("unet", "resnet", "linear")
+SEPN_KINDS = ("unet", "resnet", "linear", "mesh")
 
 __all__ = [
     "SEPN_DTYPES",
@@ -52,6 +56,7 @@ __all__ = [
     "ModulatedSEPN",
     "ComplexUNet",
     "LinearSEPN",
+    "MeshParamSEPN",
     "SEPNBase",
     "StackedComplexModule",
     "build_sepn",
@@ -67,7 +72,7 @@ def _normalise(kind: str, features: int | Sequence[int]) -> tuple[str, tuple[int
     kind = kind.lower()
     if kind not in SEPN_KINDS:
         raise ValueError(f"unknown SEPN kind {kind!r}; allowed kinds: {', '.join(SEPN_KINDS)}")
-    if kind == "linear":  # no channels: a dense matrix per plane
+    if kind in ("linear", "mesh"):  # no channels: a dense matrix / error parameters per plane
         return kind, ()
     feats = (int(features),) if isinstance(features, int) else tuple(int(f) for f in features)
     expected = 3 if kind == "unet" else 1
@@ -88,7 +93,9 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
 
     Args:
         kind: ``"unet"`` (features (F1, F2, F3)), ``"resnet"`` (features (F,) or F) or
-            ``"linear"`` (:class:`LinearSEPN`, a dense complex matrix; features ignored).
+            ``"linear"`` (:class:`LinearSEPN`, a dense complex matrix; features ignored) or
+            ``"mesh"`` (:class:`MeshParamSEPN`, the error parameters of the mesh passed as
+            ``mesh=``; features ignored).
         features: channel counts, see above.
         dtype: ``"float32"`` or ``"bfloat16"``, the precision the convolutions run in
             (:attr:`SEPNBase.compute_dtype`; parameters stay float32).
@@ -109,6 +116,11 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
         if plane_shape is None:
             raise ValueError("a linear SEPN needs the plane shape (plane_shape=(H, W))")
         net = LinearSEPN(plane_shape, zero_output=kwargs.get("zero_output", True))
+    elif kind == "mesh":
+        if plane_shape is None or kwargs.get("mesh") is None:
+            raise ValueError("a mesh-parameter SEPN needs its mesh and plane shape "
+                             "(mesh=..., plane_shape=(H, W))")
+        net = MeshParamSEPN(kwargs["mesh"], plane_shape)
     elif kind == "unet":
         net = ComplexUNet(features=feats, **kwargs)
     else:
@@ -119,6 +131,6 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
 
 def sepn_name(kind: str, features: int | Sequence[int], modulation: bool = False) -> str:
     """Short name for run summaries: ``"unet-4-8-16"``, ``"resnet-4"``, ``"unet-4-8-16+mod"``,
-    ``"linear"``."""
+    ``"linear"``, ``"mesh"``."""
     kind, feats = _normalise(kind, features)
     return "-".join([kind, *(str(f) for f in feats)]) + ("+mod" if modulation else "")

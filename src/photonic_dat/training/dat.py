@@ -65,8 +65,9 @@ class DAT(Method):
             per_member.append([
                 build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
                            modulation_shape=shape if d.sepn_modulation else None,
-                           plane_shape=shape, zero_output=d.sepn_zero_init)
-                for shape in model.plane_shapes])
+                           plane_shape=shape, zero_output=d.sepn_zero_init,
+                           **({"mesh": model.meshes[k]} if d.sepn == "mesh" else {}))
+                for k, shape in enumerate(model.plane_shapes)])
         # an ensemble: per plane, one SEPN per member on the member-major batch
         sepns = per_member[0] if members is None else [
             EnsembleModule(plane) for plane in zip(*per_member, strict=True)]

@@ -1,0 +1,77 @@
+"""A SEPN made of a mesh's own error parameters (an option beyond the paper's SEPNs).
+
+A field-only SEPN (U-Net, dense linear) models a mesh's error at the *current* phases; its
+gradient with respect to the phases is ``(1 + D) dU/dtheta``, not the hardware's
+``dU'/dtheta``, and from intensities alone its per-mode internal phases are not identifiable
+(results/investigations/README.md, session 7). This SEPN instead learns the error parameters of
+the mesh model itself, the ones :class:`~photonic_dat.mesh.mesh.MZIPerturbation` describes:
+split-ratio errors ``eps1``/``eps2`` and phase offsets ``theta``/``phi`` per MZI, and the input
+phase screen's offsets per mode, all zero-initialised (the ideal mesh). Applied to the ideal
+output ``y = U(theta) x`` of its mesh it returns ``D y`` with
+``D = U(theta; errors) U(theta)^H - 1``, so the model's plane is ``U(theta; errors) x`` and its
+gradient with respect to ``theta`` is that of a mesh with the learned errors: the hardware's
+own, once they match. The same errors must explain the measurements at every phase setting
+training visits, which pins them where a field-only SEPN stays free.
+
+For a single (non-ensemble) mesh network; the mesh is referenced, not owned (its phases are
+not SEPN parameters).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..mesh.mesh import MZIPerturbation
+
+__all__ = ["MeshParamSEPN"]
+
+
+class MeshParamSEPN(nn.Module):
+    """``SEPN(y) = (U(theta; errors) U(theta)^H - 1) y`` with learnable mesh errors.
+
+    Args:
+        mesh: the model's mesh whose output plane this SEPN corrects (kept by reference).
+        plane_shape: the plane's spatial shape (H, W), H * W = the mesh's modes.
+    """
+
+    def __init__(self, mesh: nn.Module, plane_shape: tuple[int, int]) -> None:
+        super().__init__()
+        if mesh.theta.ndim != 1:
+            raise ValueError("a mesh-parameter SEPN needs a single mesh, not an ensemble")
+        n_mzi, modes = mesh.theta.shape[0], mesh.gamma.shape[0]
+        if plane_shape[0] * plane_shape[1] != modes:
+            raise ValueError(f"plane shape {plane_shape} does not hold the mesh's {modes} modes")
+        self._mesh = (mesh,)  # a tuple: not registered, so the phases stay the model's
+        self.plane_shape = tuple(plane_shape)
+        self.eps1 = nn.Parameter(torch.zeros(n_mzi))
+        self.eps2 = nn.Parameter(torch.zeros(n_mzi))
+        self.theta_offset = nn.Parameter(torch.zeros(n_mzi))
+        self.phi_offset = nn.Parameter(torch.zeros(n_mzi))
+        self.gamma_offset = nn.Parameter(torch.zeros(modes))
+
+    @property
+    def mesh(self) -> nn.Module:
+        return self._mesh[0]
+
+    def perturbation(self) -> MZIPerturbation:
+        """The learned errors as a perturbation of the mesh model."""
+        return MZIPerturbation(eps1=self.eps1, eps2=self.eps2, theta_offset=self.theta_offset,
+                               phi_offset=self.phi_offset, gamma_offset=self.gamma_offset)
+
+    def correction_matrix(self) -> torch.Tensor:
+        """``D = U(theta; errors) U(theta)^H - 1`` (N, N), acting on column vectors."""
+        ideal = self.mesh.unitary()
+        real = self.mesh.unitary(self.perturbation())
+        return real @ ideal.conj().transpose(-1, -2) - torch.eye(
+            ideal.shape[-1], dtype=ideal.dtype, device=ideal.device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if tuple(z.shape[-2:]) != self.plane_shape:
+            raise ValueError(f"MeshParamSEPN was built for planes of {self.plane_shape} "
+                             f"pixels, got a field of shape {tuple(z.shape)}")
+        flat = z.reshape(*z.shape[:-2], -1)
+        return (flat @ self.correction_matrix().to(z.dtype).transpose(0, 1)).reshape(z.shape)
+
+    def extra_repr(self) -> str:
+        return f"plane_shape={self.plane_shape}, mzis={self.eps1.shape[0]}"
