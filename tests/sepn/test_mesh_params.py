@@ -5,7 +5,7 @@ import torch
 
 from photonic_dat.errors import MeshErrorSpec
 from photonic_dat.models.mesh_pnn import MeshPNN
-from photonic_dat.sepn import MeshParamSEPN, build_sepn, sepn_name
+from photonic_dat.sepn import MeshParamSEPN, build_sepn, learnable_families, sepn_name
 
 
 def _net_and_errors(seed=2):
@@ -68,3 +68,16 @@ def test_needs_a_single_mesh_and_a_matching_plane():
         MeshParamSEPN(net.meshes[0], (2, 4))
     with pytest.raises(ValueError, match="mesh"):
         build_sepn("mesh", (4, 8, 16), plane_shape=(4, 4))
+
+
+def test_learns_only_the_families_the_error_spec_has():
+    net, _, _ = _net_and_errors()
+    assert learnable_families(MeshErrorSpec(phase_std=0.1)) == ("theta_offset", "phi_offset")
+    assert set(learnable_families(MeshErrorSpec(bs_std=0.1, gamma_std=0.1))) == {
+        "eps1", "eps2", "gamma_offset"}
+    assert len(learnable_families(MeshErrorSpec(crosstalk=0.1))) == 5  # none named: all
+    sepn = MeshParamSEPN(net.meshes[0], (4, 4), learn=("theta_offset", "phi_offset"))
+    assert {n for n, _ in sepn.named_parameters()} == {"theta_offset", "phi_offset"}
+    assert sepn.eps1.shape == sepn.theta_offset.shape and not sepn.eps1.requires_grad
+    with pytest.raises(ValueError, match="learn"):
+        MeshParamSEPN(net.meshes[0], (4, 4), learn=("crosstalk",))

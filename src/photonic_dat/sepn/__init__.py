@@ -38,7 +38,7 @@ from .layers import (
     to_stacked,
 )
 from .linear import LinearSEPN
-from .mesh_params import MeshParamSEPN
+from .mesh_params import MeshParamSEPN, learnable_families
 from .modulation import ModulatedSEPN
 from .resnet import ComplexResNet
 from .unet import ComplexUNet
@@ -64,6 +64,7 @@ __all__ = [
     "from_stacked",
     "match_spatial",
     "sepn_name",
+    "learnable_families",
     "to_stacked",
 ]
 
@@ -120,7 +121,7 @@ def build_sepn(kind: str, features: int | Sequence[int], dtype: str = "float32",
         if plane_shape is None or kwargs.get("mesh") is None:
             raise ValueError("a mesh-parameter SEPN needs its mesh and plane shape "
                              "(mesh=..., plane_shape=(H, W))")
-        net = MeshParamSEPN(kwargs["mesh"], plane_shape)
+        net = MeshParamSEPN(kwargs["mesh"], plane_shape, learn=kwargs.get("learn"))
     elif kind == "unet":
         net = ComplexUNet(features=feats, **kwargs)
     else:

@@ -24,7 +24,20 @@ from torch import nn
 
 from ..mesh.mesh import MZIPerturbation
 
-__all__ = ["MeshParamSEPN"]
+__all__ = ["MESH_ERROR_PARAMS", "MeshParamSEPN", "learnable_families"]
+
+#: the learnable error parameters, by the error-spec field whose std drives them
+MESH_ERROR_PARAMS = {"bs_std": ("eps1", "eps2"), "phase_std": ("theta_offset", "phi_offset"),
+                     "gamma_std": ("gamma_offset",)}
+
+
+def learnable_families(spec) -> tuple[str, ...]:
+    """The parameters worth learning for an error spec: those of the families with a non-zero
+    std (the statistics of the hardware are known; the draw is not), or all of them when the
+    spec names none of these families."""
+    names = tuple(n for field, group in MESH_ERROR_PARAMS.items()
+                  if getattr(spec, field, 0.0) > 0 for n in group)
+    return names or tuple(n for group in MESH_ERROR_PARAMS.values() for n in group)
 
 
 class MeshParamSEPN(nn.Module):
@@ -33,9 +46,12 @@ class MeshParamSEPN(nn.Module):
     Args:
         mesh: the model's mesh whose output plane this SEPN corrects (kept by reference).
         plane_shape: the plane's spatial shape (H, W), H * W = the mesh's modes.
+        learn: the error parameters to learn (names of :data:`MESH_ERROR_PARAMS`); the others
+            stay zero. Default: all.
     """
 
-    def __init__(self, mesh: nn.Module, plane_shape: tuple[int, int]) -> None:
+    def __init__(self, mesh: nn.Module, plane_shape: tuple[int, int],
+                 learn: tuple[str, ...] | None = None) -> None:
         super().__init__()
         if mesh.theta.ndim != 1:
             raise ValueError("a mesh-parameter SEPN needs a single mesh, not an ensemble")
@@ -44,11 +60,18 @@ class MeshParamSEPN(nn.Module):
             raise ValueError(f"plane shape {plane_shape} does not hold the mesh's {modes} modes")
         self._mesh = (mesh,)  # a tuple: not registered, so the phases stay the model's
         self.plane_shape = tuple(plane_shape)
-        self.eps1 = nn.Parameter(torch.zeros(n_mzi))
-        self.eps2 = nn.Parameter(torch.zeros(n_mzi))
-        self.theta_offset = nn.Parameter(torch.zeros(n_mzi))
-        self.phi_offset = nn.Parameter(torch.zeros(n_mzi))
-        self.gamma_offset = nn.Parameter(torch.zeros(modes))
+        known = {n for group in MESH_ERROR_PARAMS.values() for n in group}
+        learn = tuple(sorted(known)) if learn is None else tuple(learn)
+        if not learn or set(learn) - known:
+            raise ValueError(f"learn={learn}: choose among {', '.join(sorted(known))}")
+        self.learn = learn
+        for name in sorted(known):
+            size = modes if name == "gamma_offset" else n_mzi
+            value = torch.zeros(size)
+            if name in learn:
+                self.register_parameter(name, nn.Parameter(value))
+            else:
+                self.register_buffer(name, value, persistent=False)
 
     @property
     def mesh(self) -> nn.Module:
@@ -74,4 +97,4 @@ class MeshParamSEPN(nn.Module):
         return (flat @ self.correction_matrix().to(z.dtype).transpose(0, 1)).reshape(z.shape)
 
     def extra_repr(self) -> str:
-        return f"plane_shape={self.plane_shape}, mzis={self.eps1.shape[0]}"
+        return f"plane_shape={self.plane_shape}, mzis={self.eps1.shape[0]}, learn={self.learn}"

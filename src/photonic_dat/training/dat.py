@@ -46,7 +46,7 @@ from torch import nn
 
 from ..models.ensemble import EnsembleModule, members_of
 from ..models.fusion import fuse
-from ..sepn import build_sepn, sepn_name
+from ..sepn import build_sepn, learnable_families, sepn_name
 from .methods import Method, NonFiniteError, check_measurement, step_optimizer
 
 
@@ -66,7 +66,9 @@ class DAT(Method):
                 build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
                            modulation_shape=shape if d.sepn_modulation else None,
                            plane_shape=shape, zero_output=d.sepn_zero_init,
-                           **({"mesh": model.meshes[k]} if d.sepn == "mesh" else {}))
+                           **({"mesh": model.meshes[k],
+                               "learn": learnable_families(cfg.error_spec())}
+                              if d.sepn == "mesh" else {}))
                 for k, shape in enumerate(model.plane_shapes)])
         # an ensemble: per plane, one SEPN per member on the member-major batch
         sepns = per_member[0] if members is None else [
