@@ -30,7 +30,7 @@ from torch import nn
 
 from photonic_dat.config import load_config
 from photonic_dat.models.factory import build_model
-from photonic_dat.sepn import build_sepn
+from photonic_dat.sepn import build_sepn, learnable_families
 from photonic_dat.training import checkpoint
 from photonic_dat.training.fidelity import gradient_fidelity
 from photonic_dat.training.oracle import system_realisation
@@ -121,9 +121,11 @@ def measure(run_dir: Path, n_batches: int, batch_size: int) -> dict:
         out = gradient_fidelity(model, system, cfg, batches, ambiguous, fuse_internal=False)
         row[f"intensity_equivalent_{std:g}rad"] = out["sepn"]
     sepn_state = state.get("sepns") or (state.get("method") or {}).get("sepns")
-    if sepn_state is not None and cfg.dat.sepn == "linear":
-        trained = nn.ModuleList(build_sepn("linear", (4, 8, 16), plane_shape=s)
-                                for s in model.plane_shapes)
+    if sepn_state is not None and cfg.dat.sepn in ("linear", "mesh"):
+        extra = [{"mesh": m, "learn": learnable_families(cfg.error_spec())}
+                 if cfg.dat.sepn == "mesh" else {} for m in model.meshes]
+        trained = nn.ModuleList(build_sepn(cfg.dat.sepn, (4, 8, 16), plane_shape=s, **kw)
+                                for s, kw in zip(model.plane_shapes, extra, strict=True))
         trained.load_state_dict(sepn_state)
         row["trained_sepn"] = gradient_fidelity(model, system, cfg, batches, trained)["sepn"]
         row.update(d_errors(model, realisation, trained, exact, batches[0][0]))

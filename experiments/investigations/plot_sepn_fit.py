@@ -39,6 +39,8 @@ VARIANTS = {
         SWEEP / f"dat_is_linear_ft_l2_wd3/phase0.1/s{s}-d0" for s in range(3)],
     "the same, coherent detection (..._wd3_field)": [
         SWEEP / f"dat_is_linear_ft_l2_wd3_field/phase0.1/s{s}-d0" for s in range(3)],
+    "DAT, mesh-parameter SEPN (dat_is_mesh_ft)": [
+        SWEEP / f"dat_is_mesh_ft/phase0.1/s{s}-d0" for s in range(3)],
     "PAT": [RUNS / f"finetune-ps0.1-pat-10ep-s{s}" for s in range(3)],
 }
 

@@ -22,10 +22,10 @@ from .summary import write_rows
 
 #: our methods beyond the paper -> the paper's method each one competes with
 COUNTERPARTS = {"pat_ft": "pat", "dat_is_linear_ft": "dat_is_10k",
-                "dat_is_linear_ft_l2_wd3": "dat_is_10k"}
+                "dat_is_linear_ft_l2_wd3": "dat_is_10k", "dat_is_mesh_ft": "dat_is_10k"}
 
 #: the roles of the claims: labels playing DAT w/ IS, PAT and direct deployment
-DAT_IS = ("dat_is_10k", "dat_is_linear_ft", "dat_is_linear_ft_l2_wd3")
+DAT_IS = ("dat_is_10k", "dat_is_linear_ft", "dat_is_linear_ft_l2_wd3", "dat_is_mesh_ft")
 PAT = ("pat", "pat_ft")
 DIRECT = ("direct_deploy",)
 
