@@ -21,12 +21,14 @@ CSV row per run.
 
 from __future__ import annotations
 
-import argparse
-import csv
+import sys
 from pathlib import Path
 
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gradient_fidelity import run_cli  # noqa: E402
 
 from photonic_dat.config import load_config
 from photonic_dat.models.factory import build_model
@@ -133,22 +135,7 @@ def measure(run_dir: Path, n_batches: int, batch_size: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--batches", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args()
-    rows = []
-    for run in args.runs:
-        rows.append(measure(run, args.batches, args.batch_size))
-        print(rows[-1], flush=True)
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    run_cli(measure, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -51,8 +51,10 @@ def measure(run_dir: Path, n_batches: int, batch_size: int) -> dict:
             **{k: round(v, 4) for k, v in fid.items()}}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_cli(measure_run, description: str) -> None:
+    """``RUN_DIR ... --out CSV [--batches N] [--batch-size B]``: one CSV row per run directory,
+    ``measure_run(run_dir, batches, batch_size)`` -> dict (shared by the fidelity scripts)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--batches", type=int, default=8)
@@ -61,15 +63,18 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for run in args.runs:
-        rows.append(measure(run, args.batches, args.batch_size))
+        rows.append(measure_run(run, args.batches, args.batch_size))
         print(rows[-1], flush=True)
-    fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
-                    if k in rows[0] else 99)
+    fields = list(dict.fromkeys(k for r in rows for k in r))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
+
+
+def main() -> None:
+    run_cli(measure, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

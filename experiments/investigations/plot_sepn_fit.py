@@ -23,25 +23,30 @@ from photonic_dat.viz import pyplot, save_figure
 RUNS = Path("results/investigations/runs")
 SWEEP = Path("results/investigations/sweeps/mpnn-sepn-fit/mnist")
 
+
+
+def seeds(pattern: str) -> list[Path]:
+    """The three seeds' run directories of a ``{s}`` pattern."""
+    return [Path(pattern.format(s=s)) for s in range(3)]
+
+
 #: label -> run directories (3 seeds), in legend order
 VARIANTS = {
-    "oracle (the hardware's own gradient)": [RUNS / f"finetune-ps0.1-oracle-10ep-s{s}" for s in range(3)],
-    "DAT, exact SEPN": [RUNS / f"exact-sepn-dat-phase0.1-s{s}" for s in range(3)],
-    "DAT, intensity-equivalent SEPN (0.5 rad)": [
-        RUNS / f"equivalent0.5-sepn-dat-phase0.1-s{s}" for s in range(3)],
-    "DAT, intensity-equivalent SEPN (3 rad)": [
-        RUNS / f"equivalent3-sepn-dat-phase0.1-s{s}" for s in range(3)],
-    "DAT linear SEPN, mse, lr 1e-4 (dat_is_linear_ft)": [
-        SWEEP / f"dat_is_linear_ft/phase0.1/s{s}-d0" for s in range(3)],
-    "l2, lr 1e-3 (dat_is_linear_ft_l2_nowd)": [
-        SWEEP / f"dat_is_linear_ft_l2_nowd/phase0.1/s{s}-d0" for s in range(3)],
-    "l2, lr 1e-3, weight decay 3 (dat_is_linear_ft_l2_wd3)": [
-        SWEEP / f"dat_is_linear_ft_l2_wd3/phase0.1/s{s}-d0" for s in range(3)],
-    "the same, coherent detection (..._wd3_field)": [
-        SWEEP / f"dat_is_linear_ft_l2_wd3_field/phase0.1/s{s}-d0" for s in range(3)],
-    "DAT, mesh-parameter SEPN (dat_is_mesh_ft)": [
-        SWEEP / f"dat_is_mesh_ft/phase0.1/s{s}-d0" for s in range(3)],
-    "PAT": [RUNS / f"finetune-ps0.1-pat-10ep-s{s}" for s in range(3)],
+    "oracle (the hardware's own gradient)": seeds(f"{RUNS}/finetune-ps0.1-oracle-10ep-s{{s}}"),
+    "DAT, exact SEPN": seeds(f"{RUNS}/exact-sepn-dat-phase0.1-s{{s}}"),
+    "DAT, intensity-equivalent SEPN (0.5 rad)": seeds(
+        f"{RUNS}/equivalent0.5-sepn-dat-phase0.1-s{{s}}"),
+    "DAT, intensity-equivalent SEPN (3 rad)": seeds(f"{RUNS}/equivalent3-sepn-dat-phase0.1-s{{s}}"),
+    "DAT linear SEPN, mse, lr 1e-4 (dat_is_linear_ft)": seeds(
+        f"{SWEEP}/dat_is_linear_ft/phase0.1/s{{s}}-d0"),
+    "l2, lr 1e-3 (dat_is_linear_ft_l2_nowd)": seeds(
+        f"{SWEEP}/dat_is_linear_ft_l2_nowd/phase0.1/s{{s}}-d0"),
+    "l2, lr 1e-3, weight decay 3 (dat_is_linear_ft_l2_wd3)": seeds(
+        f"{SWEEP}/dat_is_linear_ft_l2_wd3/phase0.1/s{{s}}-d0"),
+    "the same, coherent detection (..._wd3_field)": seeds(
+        f"{SWEEP}/dat_is_linear_ft_l2_wd3_field/phase0.1/s{{s}}-d0"),
+    "DAT, mesh-parameter SEPN (dat_is_mesh_ft)": seeds(f"{SWEEP}/dat_is_mesh_ft/phase0.1/s{{s}}-d0"),
+    "PAT": seeds(f"{RUNS}/finetune-ps0.1-pat-10ep-s{{s}}"),
 }
 
 

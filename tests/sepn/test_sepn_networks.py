@@ -175,7 +175,7 @@ def test_factory_and_names():
         build_sepn("mlp", (4,))
     with pytest.raises(ValueError):
         build_sepn("unet", (4, 8))
-    assert set(SEPN_KINDS) == {"unet", "resnet", "linear"}
+    assert set(SEPN_KINDS) == {"unet", "resnet", "linear", "mesh"}
 
 
 def test_unet_fits_residual_mapping():

@@ -19,10 +19,21 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["LINEAR_MAX_PIXELS", "LinearSEPN"]
+__all__ = ["LINEAR_MAX_PIXELS", "LinearSEPN", "apply_plane_matrix"]
 
 #: planes up to this many pixels (a dense P x P matrix grows as P^2)
 LINEAR_MAX_PIXELS = 1024
+
+
+def apply_plane_matrix(owner: nn.Module, z: torch.Tensor, shape: tuple[int, ...],
+                       matrix: torch.Tensor) -> torch.Tensor:
+    """``matrix @ z`` on every flattened plane of ``z`` (..., H, W); ``shape`` = (H, W) the
+    SEPN ``owner`` was built for (a one-line error names it otherwise)."""
+    if tuple(z.shape[-2:]) != tuple(shape):
+        raise ValueError(f"{type(owner).__name__} was built for planes of {tuple(shape)} "
+                         f"pixels, got a field of shape {tuple(z.shape)}")
+    flat = z.reshape(*z.shape[:-2], -1)
+    return (flat @ matrix.to(z.dtype).transpose(0, 1)).reshape(z.shape)
 
 
 class LinearSEPN(nn.Module):
@@ -53,11 +64,7 @@ class LinearSEPN(nn.Module):
         return torch.complex(self.matrix[0], self.matrix[1])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if tuple(z.shape[-2:]) != self.shape:
-            raise ValueError(f"LinearSEPN was built for planes of {self.shape} pixels, got a "
-                             f"field of shape {tuple(z.shape)}")
-        flat = z.reshape(*z.shape[:-2], -1)
-        return (flat @ self.correction_matrix().to(z.dtype).transpose(0, 1)).reshape(z.shape)
+        return apply_plane_matrix(self, z, self.shape, self.correction_matrix())
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"

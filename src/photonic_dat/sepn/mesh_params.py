@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..mesh.mesh import MZIPerturbation
+from .linear import apply_plane_matrix
 
 __all__ = ["MESH_ERROR_PARAMS", "MeshParamSEPN", "learnable_families"]
 
@@ -90,11 +91,7 @@ class MeshParamSEPN(nn.Module):
             ideal.shape[-1], dtype=ideal.dtype, device=ideal.device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if tuple(z.shape[-2:]) != self.plane_shape:
-            raise ValueError(f"MeshParamSEPN was built for planes of {self.plane_shape} "
-                             f"pixels, got a field of shape {tuple(z.shape)}")
-        flat = z.reshape(*z.shape[:-2], -1)
-        return (flat @ self.correction_matrix().to(z.dtype).transpose(0, 1)).reshape(z.shape)
+        return apply_plane_matrix(self, z, self.plane_shape, self.correction_matrix())
 
     def extra_repr(self) -> str:
         return f"plane_shape={self.plane_shape}, mzis={self.eps1.shape[0]}, learn={self.learn}"
