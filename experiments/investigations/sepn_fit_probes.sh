@@ -38,3 +38,7 @@ run mesh_phase_l2_1e-3_nosim_out "${mesh[@]}" --set dat.sepn_lr=0.001 --set dat.
 run mesh_phase_l2_1e-3_nosim_out_nofuse "${mesh[@]}" --set dat.sepn_lr=0.001 \
   --set dat.fit_output_plane=true --set dat.fuse_internal=false
 run mesh_phase_l2_3e-4_nosim_out "${mesh[@]}" --set dat.sepn_lr=0.0003 --set dat.fit_output_plane=true
+# phase std 0.11, seed 1 (a seed whose dat_is_mesh_ft run diverged at SEPN lr 3e-4): lr 1e-4
+[ -f "$OUT/probe-ps0.11-s1-mesh_phase_l2_1e-4_nosim_out/summary.json" ] ||
+  photonic-dat train results/mpnn/sweeps/mpnn-variants/mnist/dat_is_mesh_ft/phase0.11/s1-d0/config.yaml \
+    --quiet --no-plot --set dat.sepn_lr=0.0001 --out "$OUT/probe-ps0.11-s1-mesh_phase_l2_1e-4_nosim_out"
