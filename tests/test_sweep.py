@@ -289,3 +289,20 @@ def test_ensemble_sweep_trains_the_seeds_of_a_point_in_one_process(tiny_spec, tm
     assert "10 already done, 0 ran" in capsys.readouterr().out
     assert main(["reproduce", "dpnn-joint", "--ensemble", "--out", str(out)]) == 2
     assert "--ensemble is for mesh networks" in capsys.readouterr().err
+
+
+def test_ensemble_sweep_trains_a_mesh_sepn_method_one_seed_at_a_time(tmp_path, capsys):
+    spec = tmp_path / "tiny_mesh.yaml"
+    spec.write_text(TINY.replace("name: tiny", "name: tiny_mesh")
+                    .replace("  - {phase_std: [0.05, 0.15]}", "  - {phase_std: [0.1]}")
+                    .replace("  pat: {train.method: pat}",
+                             "  dat_mesh: {train.method: dat, dat.internal_states: unitary,"
+                             " dat.sepn: mesh, dat.warmup_epochs: 0}"))
+    out = tmp_path / "sweeps"
+    argv = ["reproduce", str(spec), "--epochs", "1", "--ensemble", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert "0 failed" in capsys.readouterr().out
+    point = out / "tiny_mesh" / "mnist" / "dat_mesh" / "phase0.1"
+    assert not list(point.glob("ensemble-*"))  # a mesh-parameter SEPN holds a single mesh
+    assert all((point / f"s{s}-d0" / "summary.json").exists() for s in (0, 1))
+    assert (out / "tiny_mesh" / "mnist" / "direct_deploy" / "train-s0" / "summary.json").exists()

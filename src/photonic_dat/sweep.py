@@ -129,6 +129,12 @@ def _is_insilico(overrides: dict[str, Any]) -> bool:
     return overrides.get("train.method", "insilico") == "insilico"
 
 
+def _ensemble_capable(overrides: dict[str, Any]) -> bool:
+    """Whether a method's points can train as one ensemble (the mesh-parameter SEPN cannot:
+    it holds a single mesh)."""
+    return overrides.get("dat.sepn") != "mesh"
+
+
 def plan(spec: SweepSpec, root: Path, seeds: int | None = None, draws: int | None = None,
          only: list[str] | None = None) -> list[Job]:
     """All jobs of a sweep (training jobs first, then deployments)."""
@@ -372,11 +378,12 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
         batch = [j for j in trains if _is_insilico(spec.methods[j.variant]) == phase]
         groups: dict[tuple, list[Job]] = {}
         for j in batch:
-            key = (j.dataset, j.variant, j.errors, j.draw) if ensemble else (j.run_dir,)
+            together = ensemble and _ensemble_capable({**spec.overrides, **spec.methods[j.variant]})
+            key = (True, j.dataset, j.variant, j.errors, j.draw) if together else (False, j.run_dir)
             groups.setdefault(key, []).append(j)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_run_group, spec, g, epochs, root, ensemble)
-                       for g in groups.values()]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # key[0]: as one ensemble
+            futures = [pool.submit(_run_group, spec, g, epochs, root, key[0])
+                       for key, g in groups.items()]
             for job, rc in (r for fut in as_completed(futures) for r in fut.result()):
                 if rc is None:  # another process has it (or finished it meanwhile)
                     busy.append(job)
