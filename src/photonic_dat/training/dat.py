@@ -60,15 +60,15 @@ class DAT(Method):
         device = next(model.parameters()).device
         members = members_of(model)
         per_member = []
+        # the mesh-parameter SEPN learns the error families the (public) error spec has
+        learn = learnable_families(cfg.error_spec()) if d.sepn == "mesh" else None
         for seed in [cfg.train.seed] if members is None else [m.seed for m in members]:
             torch.manual_seed(seed + 12345)
             per_member.append([
                 build_sepn(d.sepn, tuple(d.sepn_features), dtype=d.sepn_dtype,
                            modulation_shape=shape if d.sepn_modulation else None,
                            plane_shape=shape, zero_output=d.sepn_zero_init,
-                           **({"mesh": model.meshes[k],
-                               "learn": learnable_families(cfg.error_spec())}
-                              if d.sepn == "mesh" else {}))
+                           **({"mesh": model.meshes[k], "learn": learn} if learn else {}))
                 for k, shape in enumerate(model.plane_shapes)])
         # an ensemble: per plane, one SEPN per member on the member-major batch
         sepns = per_member[0] if members is None else [
