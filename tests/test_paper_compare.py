@@ -69,6 +69,27 @@ def test_every_paper_row_has_a_row_and_the_claims_are_checked(tmp_path):
     assert at_008["pat"][0] == "pat_ft"
 
 
+def test_one_method_of_ours_stands_beside_each_sepn_size_of_the_paper():
+    rows = (_runs("direct_deploy", 0.0, 0.08, [0.70, 0.72], model=0.966)
+            + _runs("pat_ft", 0.0, 0.08, [0.93, 0.93])
+            + _runs("dat_is_linear_ft", 0.0, 0.08, [0.95, 0.96])
+            + _runs("dat_no_is_linear_ft", 0.0, 0.08, [0.92, 0.92])
+            + _runs("dat_is_separable_linear_ft", 0.0, 0.08, [0.94, 0.95]))
+    table, summary = compare([dict(zip(FIELDS, r, strict=True)) for r in rows])
+    row = {r["method"]: r for r in table
+           if (r["dataset"], r["bs_std"], r["phase_std"]) == ("mnist", 0.0, 0.08)}
+    expected = {"dat_is_10k": "dat_is_linear_ft", "dat_is_4k": "dat_is_linear_ft",
+                "dat_no_is_4k": "dat_no_is_linear_ft", "dat_no_is_10k": "dat_no_is_linear_ft",
+                "dat_is_separable_4k": "dat_is_separable_linear_ft",
+                "dat_is_separable_10k": "dat_is_separable_linear_ft"}
+    assert {m: row[m]["beyond"] for m in expected} == expected
+    assert row["dat_no_is_4k"]["beyond_mean"] == pytest.approx(0.92)
+    # DAT w/o IS is judged against PAT and direct deployment on its own: here below PAT
+    (no_is,) = summary["order_no_is"]
+    assert no_is["dat"][0] == "dat_no_is_linear_ft" and no_is["verdict"] == "no"
+    assert summary["order"][0]["verdict"] == "yes"
+
+
 def test_compare_paper_command_writes_report_table_and_figure(tmp_path, capsys):
     rows = (_runs("direct_deploy", 0.04, 0.04, [0.9, 0.91], model=0.966)
             + _runs("dat_is_linear_ft", 0.04, 0.04, [0.96, 0.965]))

@@ -20,12 +20,18 @@ from typing import Any
 from .report import mean_std, paper_lookup, paper_rows
 from .summary import write_rows
 
-#: our methods beyond the paper -> the paper's method each one competes with
-COUNTERPARTS = {"pat_ft": "pat", "dat_is_linear_ft": "dat_is_10k",
-                "dat_is_linear_ft_l2_wd3": "dat_is_10k", "dat_is_mesh_ft": "dat_is_10k"}
+_DAT_IS_PAPER = ("dat_is_10k", "dat_is_4k")  # the paper's DAT w/ IS, two U-Net SEPN sizes
+
+#: our methods beyond the paper -> the paper's methods each one competes with (our SEPNs have
+#: one size, so one of ours stands beside both of the paper's 4k and 10k SEPN rows)
+COUNTERPARTS = {"pat_ft": ("pat",), "dat_is_linear_ft": _DAT_IS_PAPER,
+                "dat_is_linear_ft_l2_wd3": _DAT_IS_PAPER, "dat_is_mesh_ft": _DAT_IS_PAPER,
+                "dat_no_is_linear_ft": ("dat_no_is_4k", "dat_no_is_10k"),
+                "dat_is_separable_linear_ft": ("dat_is_separable_4k", "dat_is_separable_10k")}
 
 #: the roles of the claims: labels playing DAT w/ IS, PAT and direct deployment
 DAT_IS = ("dat_is_10k", "dat_is_linear_ft", "dat_is_linear_ft_l2_wd3", "dat_is_mesh_ft")
+DAT_NO_IS = ("dat_no_is_4k", "dat_no_is_10k", "dat_no_is_linear_ft")
 PAT = ("pat", "pat_ft")
 DIRECT = ("direct_deploy",)
 
@@ -100,7 +106,7 @@ def compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
                                "paper": p["physical_test_acc"], "ours_n": len(same)}
         row["ours_mean"], row["ours_std"] = mean_std(same)
         beyond = _best(acc, setting, tuple(k for k, v in COUNTERPARTS.items()
-                                           if v == p["method"]))
+                                           if p["method"] in v))
         row["beyond"], row["beyond_mean"], row["beyond_std"], row["beyond_n"] = (
             beyond or ("", nan, nan, 0))
         row["meets_paper"], row["ours_to_free"], row["paper_to_free"] = "", nan, nan
@@ -115,15 +121,6 @@ def compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
                                         - paper_direct[(p["dataset"], 0.0, 0.0)])
         table.append(row)
 
-    order = []  # DAT w/ IS > PAT and > direct deployment where an error std >= 0.04
-    for setting in sorted({s for s, lab in acc if lab in DAT_IS}):
-        if max(setting[1], setting[2]) < 0.04 - 1e-9:
-            continue
-        dat, pat, direct = (_best(acc, setting, labels) for labels in (DAT_IS, PAT, DIRECT))
-        verdict = ("" if pat is None or direct is None
-                   else "yes" if dat[1] > pat[1] and dat[1] > direct[1] else "no")
-        order.append({"setting": setting, "dat": dat, "pat": pat, "direct": direct,
-                      "verdict": verdict})
     dat_rows = [r for r in table if r["method"] == "dat_is_10k"]
     summary = {
         "paper_rows": len(table),
@@ -132,9 +129,25 @@ def compare(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
         "dat_meets": sum(r["meets_paper"] == "yes" for r in dat_rows),
         "dat_misses": [r for r in dat_rows if r["meets_paper"] == "no"],
         "dat_unrun": sum(r["meets_paper"] == "" for r in dat_rows),
-        "order": order,
+        "order": _order(acc, DAT_IS),
+        "order_no_is": _order(acc, DAT_NO_IS),
     }
     return table, summary
+
+
+def _order(acc: dict, dat_labels: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Per setting with an error std >= 0.04 where one of ``dat_labels`` ran: the best of them,
+    of PAT and of direct deployment, and whether DAT is above both ("" when one is missing)."""
+    order = []
+    for setting in sorted({s for s, lab in acc if lab in dat_labels}):
+        if max(setting[1], setting[2]) < 0.04 - 1e-9:
+            continue
+        dat, pat, direct = (_best(acc, setting, labels) for labels in (dat_labels, PAT, DIRECT))
+        verdict = ("" if pat is None or direct is None
+                   else "yes" if dat[1] > pat[1] and dat[1] > direct[1] else "no")
+        order.append({"setting": setting, "dat": dat, "pat": pat, "direct": direct,
+                      "verdict": verdict})
+    return order
 
 
 def _ms(mean: float, std: float, n: int) -> str:
@@ -153,7 +166,8 @@ def markdown(table: list[dict[str, Any]], summary: dict[str, Any], sources: list
              "selected on physical validation accuracy; the paper: one run, selected on test "
              "accuracy. The error-free row (0, 0) is the in-silico networks on their ideal model. "
              "*Beyond the paper*: our method that competes with the paper's method ("
-             + ", ".join(f"`{k}` for `{v}`" for k, v in COUNTERPARTS.items()) + ").", "",
+             + ", ".join(f"`{k}` for {' and '.join(f'`{m}`' for m in v)}"
+                         for k, v in COUNTERPARTS.items()) + ").", "",
              "### Claims", "",
              f"- Paper rows with at least one number of ours: **{s['matched']} of "
              f"{s['paper_rows']}**.",
@@ -162,12 +176,17 @@ def markdown(table: list[dict[str, Any]], summary: dict[str, Any], sources: list
              + (f"; missed at {', '.join(_miss(r) for r in s['dat_misses'])}"
                 if s["dat_misses"] else "")
              + (f"; {s['dat_unrun']} rows not run yet" if s["dat_unrun"] else "") + "."]
-    judged = [o for o in s["order"] if o["verdict"]]
-    lost = [o for o in judged if o["verdict"] == "no"]
-    lines.append(f"- DAT w/ IS above PAT (best of {', '.join(PAT)}) and direct deployment where "
-                 f"an error std >= 0.04: **{len(judged) - len(lost)} of {len(judged)}** settings"
-                 + (f"; not at {', '.join(_where_setting(o['setting']) for o in lost)}"
-                    if lost else "") + ".")
+    for key, name in (("order", "DAT w/ IS"), ("order_no_is", "DAT w/o IS")):
+        judged = [o for o in s[key] if o["verdict"]]
+        if not judged:
+            continue
+        lost = [o for o in judged if o["verdict"] == "no"]
+        labels = DAT_IS if key == "order" else DAT_NO_IS
+        lines.append(f"- {name} (best of {', '.join(labels)}) above PAT (best of "
+                     f"{', '.join(PAT)}) and direct deployment where an error std >= 0.04: "
+                     f"**{len(judged) - len(lost)} of {len(judged)}** settings"
+                     + (f"; not at {', '.join(_where_setting(o['setting']) for o in lost)}"
+                        if lost else "") + ".")
     lines += ["", "| dataset | BS std | PS std | paper method | paper | ours, same method | "
               "ours - paper | beyond the paper | beyond - paper | DAT w/ IS >= paper - 1 std |",
               "|---|---|---|---|---|---|---|---|---|---|"]
