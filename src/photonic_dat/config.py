@@ -88,6 +88,7 @@ class DATConfig:
     sepn_weight_decay: float = 0.0
     sepn_zero_init: bool = False
     warmup_epochs: int = 20
+    sepn_only_epochs: int = 0
     internal_states: str = "none"
     fuse_internal: bool = True
     sim_to_physical: bool = True
@@ -319,6 +320,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("dat.sepn_lr", d.sepn_lr, 0, lo_open=True)
     _check_range("dat.sepn_weight_decay", d.sepn_weight_decay, 0)
     _check_range("dat.warmup_epochs", d.warmup_epochs, 0)
+    _check_range("dat.sepn_only_epochs", d.sepn_only_epochs, 0)
+    if t.method == "dat" and d.sepn_only_epochs >= t.epochs:
+        raise ConfigError(f"dat.sepn_only_epochs={d.sepn_only_epochs} leaves no epoch to train "
+                          f"the network (train.epochs={t.epochs})")
     if not d.sepn_features or any(f < 1 for f in d.sepn_features):
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must be positive integers")
     if d.sepn == "linear" and cfg.model.kind == "diffractive" and cfg.model.n ** 2 > 1024:

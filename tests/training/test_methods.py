@@ -348,3 +348,21 @@ def test_mesh_parameter_sepns_learn_the_phase_errors(mnist_small):
 
     with pytest.raises(ConfigError, match="dat.sepn=mesh"):
         load_config("dpnn-cpu", ["train.method=dat", "dat.sepn=mesh"])
+
+
+def test_sepn_only_epochs_fit_the_sepns_and_hold_the_network(mnist_small):
+    images, labels = mnist_small.train
+    dat, model = _dat_on_phase_errors(sepn="linear", sepn_only_epochs=1, warmup_epochs=0,
+                                      sim_to_physical=True)
+    phases = [p.detach().clone() for p in model.parameters()]
+    sepns = [p.detach().clone() for p in dat.sepns.parameters()]
+    stats = dat.step(images[:50], labels[:50], epoch=0)
+    assert {"loss", "loss_sim", "train_acc"} <= set(stats)
+    assert all(torch.equal(a, p) for a, p in zip(phases, model.parameters(), strict=True))
+    assert not all(torch.equal(a, p) for a, p in zip(sepns, dat.sepns.parameters(), strict=True))
+    dat.step(images[:50], labels[:50], epoch=1)  # after them, the network trains
+    assert not all(torch.equal(a, p) for a, p in zip(phases, model.parameters(), strict=True))
+    from photonic_dat.config import ConfigError
+
+    with pytest.raises(ConfigError, match="dat.sepn_only_epochs=2 leaves no epoch"):
+        small_cfg("dat", dat={"sepn_only_epochs": 2})

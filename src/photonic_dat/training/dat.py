@@ -34,6 +34,9 @@ Options (``dat`` section of the config):
   pulls what the measurements leave undetermined (e.g. a linear SEPN's action on field
   directions the data hardly excites, which the task gradient still uses) towards the ideal
   model instead of letting Adam's normalised steps random-walk it.
+* ``sepn_only_epochs``: epochs at the start in which only the SEPNs train (similarity step
+  only; the physical parameters stay), so the numerical model knows the hardware before its
+  gradient steers the network. Each such epoch still measures the hardware once per batch.
 * ``sepn_modulation``: add a learnable per-pixel complex map to every SEPN
   (:class:`~photonic_dat.sepn.ModulatedSEPN`), for errors fixed in position (a diffractive
   mask's fabrication phase or shift), which a convolutional SEPN cannot represent.
@@ -174,6 +177,14 @@ class DAT(Method):
             for p, g in zip(sepn_params, torch.autograd.grad(loss_sim, sepn_params), strict=True):
                 p.grad = g
         step_optimizer(self.sepn_opt)
+        if epoch < self.cfg.dat.sepn_only_epochs:  # the physical parameters stay
+            self.opt.zero_grad(set_to_none=True)
+            self.opt.step()  # no gradients: a no-op that keeps the lr scheduler's order check
+            scores = trace.scores.detach() if task_grads is None else scores
+            stats.update(loss=float(self._task_loss(scores, labels).detach()),
+                         loss_sim=float(loss_sim.detach()),
+                         train_acc=float((scores.argmax(1) == labels).float().mean()))
+            return stats
 
         # 2. task: fused states, gradient into the physical parameters only
         if not shared:
