@@ -43,8 +43,8 @@ def test_builtin_specs_expand_to_the_paper_grids():
     ind = plan(load_spec("mpnn-individual"), __import__("pathlib").Path("/r"))
     trains = [j for j in ind if j.kind == "train"]
     deploys = [j for j in ind if j.kind == "deploy"]
-    # 2 datasets x 3 seeds x (1 in-silico + 7 methods x 10 settings)
-    assert len(trains) == 2 * 3 * (1 + 7 * 10)
+    # 2 datasets x 3 seeds x (1 in-silico + 8 methods x 10 settings)
+    assert len(trains) == 2 * 3 * (1 + 8 * 10)
     assert len(deploys) == 2 * 3 * 10
     joint = plan(load_spec("mpnn-joint"), __import__("pathlib").Path("/r"), seeds=1)
     assert len([j for j in joint if j.kind == "deploy"]) == 2 * 5
