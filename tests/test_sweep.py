@@ -306,3 +306,17 @@ def test_ensemble_sweep_trains_a_mesh_sepn_method_one_seed_at_a_time(tmp_path, c
     assert not list(point.glob("ensemble-*"))  # a mesh-parameter SEPN holds a single mesh
     assert all((point / f"s{s}-d0" / "summary.json").exists() for s in (0, 1))
     assert (out / "tiny_mesh" / "mnist" / "direct_deploy" / "train-s0" / "summary.json").exists()
+
+
+def test_points_that_need_a_single_run_leave_the_ensemble():
+    from photonic_dat.config import ConfigError, load_config
+    from photonic_dat.sweep import _ensemble_capable
+    from photonic_dat.training.ensemble import check_members
+
+    assert _ensemble_capable({"dat.sepn": "linear", "train.rollback": 0})
+    assert not _ensemble_capable({"dat.sepn": "mesh"})
+    assert not _ensemble_capable({"train.rollback": 0.02})
+    cfgs = [load_config("mpnn-mnist", [f"train.seed={s}", f"system.error_seed={s}",
+                                       "train.rollback=0.02"]) for s in (0, 1)]
+    with pytest.raises(ConfigError, match="train.rollback"):
+        check_members(cfgs)

@@ -78,6 +78,7 @@ class TrainConfig:
     checkpoint_every: int = 0
     log_every: int = 0
     init_from: str | None = None
+    rollback: float = 0.0
 
 
 @dataclasses.dataclass
@@ -303,6 +304,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("train.threads", t.threads, 0)
     _check_range("train.checkpoint_every", t.checkpoint_every, 0)
     _check_range("train.log_every", t.log_every, 0)
+    _check_range("train.rollback", t.rollback, 0, 1)
     if t.init_from is not None and not (Path(t.init_from) / "selected.pt").exists():
         raise ConfigError(
             f"train.init_from={t.init_from!r} is not a finished run directory (no selected.pt)"

@@ -131,8 +131,8 @@ def _is_insilico(overrides: dict[str, Any]) -> bool:
 
 def _ensemble_capable(overrides: dict[str, Any]) -> bool:
     """Whether a method's points can train as one ensemble (the mesh-parameter SEPN cannot:
-    it holds a single mesh)."""
-    return overrides.get("dat.sepn") != "mesh"
+    it holds a single mesh; nor can a run that rolls back to its own best epoch)."""
+    return overrides.get("dat.sepn") != "mesh" and not float(overrides.get("train.rollback", 0))
 
 
 def plan(spec: SweepSpec, root: Path, seeds: int | None = None, draws: int | None = None,

@@ -101,3 +101,55 @@ def test_nan_measurement_stops_and_restores_the_last_good_state(tmp_path, mnist_
     for key, value in model.state_dict().items():
         assert torch.equal(value, saved[key])
         assert torch.isfinite(value).all()
+
+
+@pytest.mark.parametrize("rollback", [0.0, 0.05])
+def test_rollback_returns_to_the_best_epoch_with_halved_learning_rates(tmp_path, mnist_small,
+                                                                       monkeypatch, rollback):
+    from photonic_dat.models.factory import build_model
+    from photonic_dat.system import SimulatedSystem
+    from photonic_dat.training.loop import Trainer
+    from photonic_dat.training.run import METHOD_CLASSES
+
+    cfg = from_dict({"model": {"modes": 16, "layers": 2}, "errors": {"phase_std": 0.05},
+                     "train": {"method": "pat", "epochs": 3, "batch_size": 250, "lr": 0.01,
+                               "rollback": rollback}, "dataset": {"val_size": 500}})
+    model = build_model(cfg.model)
+    method = METHOD_CLASSES["pat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
+    trainer = Trainer(method, mnist_small, tmp_path, {}, progress=False)
+    scripted = iter([0.80, 0.70, 0.78])  # epoch 2 falls 0.10 below epoch 1
+    seen = {}
+
+    def physical_acc(split):
+        if split is mnist_small.val:
+            acc = next(scripted)
+            if trainer.epoch == 2:  # the learning rate epoch 3 trained with
+                seen["lr"] = method.opt.param_groups[0]["lr"]
+            return acc
+        return 0.0
+
+    monkeypatch.setattr(trainer, "_physical_acc", physical_acc)
+    epoch_states = []
+    original = trainer._evaluate_epoch
+
+    def evaluate(t0):
+        original(t0)
+        epoch_states.append({k: v.clone() for k, v in model.state_dict().items()})
+
+    monkeypatch.setattr(trainer, "_evaluate_epoch", evaluate)
+    trainer.fit()
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    if rollback:
+        assert rows[1]["rolled_back_to"] == "1" and not rows[2]["rolled_back_to"]
+        # after epoch 2 the network is epoch 1's again, and the learning rate is halved
+        assert all(torch.equal(epoch_states[1][k], epoch_states[0][k]) for k in epoch_states[0])
+        assert seen["lr"] == pytest.approx(0.005)
+    else:
+        assert "rolled_back_to" not in rows[1]
+        assert not all(torch.equal(epoch_states[1][k], epoch_states[0][k])
+                       for k in epoch_states[0])
+        assert seen["lr"] == pytest.approx(0.01)
+    from photonic_dat.config import ConfigError
+
+    with pytest.raises(ConfigError, match="train.rollback"):
+        from_dict({"train": {"rollback": -0.1}})

@@ -209,6 +209,9 @@ class DAT(Method):
         super().end_epoch(epoch)
         self.sepn_sched.step()
 
+    def optimizers(self):
+        return [self.opt, self.sepn_opt]
+
     def state_dict(self):
         return {**super().state_dict(), "sepns": self.sepns.state_dict(),
                 "sepn_opt": self.sepn_opt.state_dict(), "sepn_sched": self.sepn_sched.state_dict()}

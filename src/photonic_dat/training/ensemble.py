@@ -65,6 +65,9 @@ def check_members(cfgs: list[RunConfig]) -> None:
             d.get(section, {}).pop(key, None)
         return d
 
+    if cfgs[0].train.rollback > 0:
+        raise ConfigError("train.rollback restores a single run's best epoch: train these "
+                          "points one at a time, not as an ensemble")
     ref = shared(cfgs[0])
     for k, cfg in enumerate(cfgs[1:], start=1):
         own = shared(cfg)

@@ -261,15 +261,35 @@ class Trainer:
         key = row["physical_val_acc"] if m.uses_system else row["model_val_acc"]
         if self.data.val[1].numel() == 0:
             key = self.epoch  # no validation split: select the last epoch
+        rollback = self.cfg.train.rollback if m.uses_system else 0.0
         if self.best is None or key > self.best["key"]:
             self.best = {"key": key, "epoch": self.epoch + 1,
                          "model": copy.deepcopy(m.model.state_dict()),
                          "sepns": copy.deepcopy(m.sepns.state_dict()) if m.sepns else None}
+            if rollback > 0:  # the whole state, to roll back to
+                self.best["method"] = copy.deepcopy(m.state_dict())
+        elif rollback > 0 and "method" in self.best and key < self.best["key"] - rollback:
+            self._roll_back(row)
         self.metrics.append(row)
         if self.progress and self.main:
             msg = "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in row.items())
             tqdm.write(f"[{m.name}] {msg}", file=sys.stderr)
+
+    def _roll_back(self, row: dict[str, Any]) -> None:
+        """``train.rollback``: the physical validation accuracy fell more than that below the
+        best epoch's: continue from the best epoch's network, SEPNs and optimisers, with every
+        learning rate halved (the measurements spent since stay counted)."""
+        m = self.method
+        m.model.load_state_dict(self.best["model"])
+        m.load_state_dict(self.best["method"])
+        m.scale_lr(0.5)
+        row["rolled_back_to"] = self.best["epoch"]
+        if self.progress and self.main:
+            tqdm.write(f"[{m.name}] physical validation accuracy {row['physical_val_acc']:.4f} is "
+                       f"more than train.rollback={self.cfg.train.rollback:g} below epoch "
+                       f"{self.best['epoch']}'s {self.best['key']:.4f}: rolled back to it, "
+                       "learning rates halved", file=sys.stderr)
 
     def fit(self) -> dict[str, Any]:
         m, t = self.method, self.cfg.train

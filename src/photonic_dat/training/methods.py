@@ -64,6 +64,15 @@ class Method:
         return 0.0
 
     # -- state --------------------------------------------------------------------------
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt]
+
+    def scale_lr(self, factor: float) -> None:
+        """Multiply the learning rate of every optimiser (the step schedules continue from it)."""
+        for opt in self.optimizers():
+            for group in opt.param_groups:
+                group["lr"] *= factor
+
     def state_dict(self) -> dict[str, Any]:
         return {"opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
 
