@@ -317,6 +317,7 @@ def test_points_that_need_a_single_run_leave_the_ensemble():
     assert not _ensemble_capable({"dat.sepn": "mesh"})
     assert not _ensemble_capable({"train.rollback": 0.02})
     cfgs = [load_config("mpnn-mnist", [f"train.seed={s}", f"system.error_seed={s}",
-                                       "train.rollback=0.02"]) for s in (0, 1)]
+                                       "train.method=pat", "train.rollback=0.02"])
+            for s in (0, 1)]
     with pytest.raises(ConfigError, match="train.rollback"):
         check_members(cfgs)

@@ -305,6 +305,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("train.checkpoint_every", t.checkpoint_every, 0)
     _check_range("train.log_every", t.log_every, 0)
     _check_range("train.rollback", t.rollback, 0, 1)
+    if t.rollback > 0 and t.method not in ("pat", "dat", "oracle"):
+        raise ConfigError(f"train.rollback acts on the physical validation accuracy, which "
+                          f"train.method={t.method} does not select on: use it with pat, dat "
+                          "or oracle")
     if t.init_from is not None and not (Path(t.init_from) / "selected.pt").exists():
         raise ConfigError(
             f"train.init_from={t.init_from!r} is not a finished run directory (no selected.pt)"
@@ -323,6 +327,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_range("dat.sepn_weight_decay", d.sepn_weight_decay, 0)
     _check_range("dat.warmup_epochs", d.warmup_epochs, 0)
     _check_range("dat.sepn_only_epochs", d.sepn_only_epochs, 0)
+    if d.sepn_only_epochs and t.method != "dat":
+        raise ConfigError(f"dat.sepn_only_epochs={d.sepn_only_epochs} trains SEPNs, which only "
+                          f"train.method=dat has (got {t.method})")
     if t.method == "dat" and d.sepn_only_epochs >= t.epochs:
         raise ConfigError(f"dat.sepn_only_epochs={d.sepn_only_epochs} leaves no epoch to train "
                           f"the network (train.epochs={t.epochs})")

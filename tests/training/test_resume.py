@@ -112,20 +112,19 @@ def test_rollback_returns_to_the_best_epoch_with_halved_learning_rates(tmp_path,
     from photonic_dat.training.run import METHOD_CLASSES
 
     cfg = from_dict({"model": {"modes": 16, "layers": 2}, "errors": {"phase_std": 0.05},
-                     "train": {"method": "pat", "epochs": 3, "batch_size": 250, "lr": 0.01,
+                     "train": {"method": "pat", "epochs": 4, "batch_size": 250, "lr": 0.01,
                                "rollback": rollback}, "dataset": {"val_size": 500}})
     model = build_model(cfg.model)
     method = METHOD_CLASSES["pat"](model, SimulatedSystem(model, cfg.error_spec()), cfg)
     trainer = Trainer(method, mnist_small, tmp_path, {}, progress=False)
-    scripted = iter([0.80, 0.70, 0.78])  # epoch 2 falls 0.10 below epoch 1
-    seen = {}
+    scripted = iter([0.80, 0.70, 0.70, 0.70])  # epochs 2-4 fall 0.10 below epoch 1
+    lrs, adam_steps = [], []
 
     def physical_acc(split):
-        if split is mnist_small.val:
-            acc = next(scripted)
-            if trainer.epoch == 2:  # the learning rate epoch 3 trained with
-                seen["lr"] = method.opt.param_groups[0]["lr"]
-            return acc
+        if split is mnist_small.val:  # lr and Adam step count the epoch trained with
+            lrs.append(method.opt.param_groups[0]["lr"])
+            adam_steps.append(int(next(iter(method.opt.state.values()))["step"]))
+            return next(scripted)
         return 0.0
 
     monkeypatch.setattr(trainer, "_physical_acc", physical_acc)
@@ -137,19 +136,26 @@ def test_rollback_returns_to_the_best_epoch_with_halved_learning_rates(tmp_path,
         epoch_states.append({k: v.clone() for k, v in model.state_dict().items()})
 
     monkeypatch.setattr(trainer, "_evaluate_epoch", evaluate)
-    trainer.fit()
+    summary = trainer.fit()
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    n = -(-mnist_small.train[0].shape[0] // 250)  # steps per epoch
+    same_as_epoch_1 = [all(torch.equal(s[k], epoch_states[0][k]) for k in s)
+                       for s in epoch_states]
     if rollback:
-        assert rows[1]["rolled_back_to"] == "1" and not rows[2]["rolled_back_to"]
-        # after epoch 2 the network is epoch 1's again, and the learning rate is halved
-        assert all(torch.equal(epoch_states[1][k], epoch_states[0][k]) for k in epoch_states[0])
-        assert seen["lr"] == pytest.approx(0.005)
+        # epochs 2 and 3 roll back to epoch 1, halving the lr each time; the last epoch stays
+        assert [r.get("rolled_back_to") or "" for r in rows] == ["", "1", "1", ""]
+        assert same_as_epoch_1 == [True, True, True, False]
+        assert lrs == pytest.approx([0.01, 0.01, 0.005, 0.0025])
+        # each rollback restores epoch 1's optimiser state (n Adam steps), untouched since
+        assert adam_steps == [n, 2 * n, 2 * n, 2 * n]
+        assert summary["physical_test_acc_final"] == 0.0 and summary["selected_epoch"] == 1
     else:
         assert "rolled_back_to" not in rows[1]
-        assert not all(torch.equal(epoch_states[1][k], epoch_states[0][k])
-                       for k in epoch_states[0])
-        assert seen["lr"] == pytest.approx(0.01)
+        assert same_as_epoch_1 == [True, False, False, False]
+        assert lrs == pytest.approx([0.01] * 4) and adam_steps == [n, 2 * n, 3 * n, 4 * n]
     from photonic_dat.config import ConfigError
 
     with pytest.raises(ConfigError, match="train.rollback"):
         from_dict({"train": {"rollback": -0.1}})
+    with pytest.raises(ConfigError, match="train.rollback acts on the physical validation"):
+        from_dict({"train": {"method": "insilico", "rollback": 0.02}})

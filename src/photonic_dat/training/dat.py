@@ -158,7 +158,8 @@ class DAT(Method):
         sepn_params = list(self.sepns.parameters())
         w = self.sepn_weight(epoch)
         fuse_all = use_is and self.fuse_internal
-        shared = self.cfg.dat.shared_forward and w == 1.0 and not fuse_all
+        sepn_only = epoch < self.cfg.dat.sepn_only_epochs  # the physical parameters stay
+        shared = self.cfg.dat.shared_forward and w == 1.0 and not fuse_all and not sepn_only
         self.opt.zero_grad(set_to_none=True)
         self.sepn_opt.zero_grad(set_to_none=True)
 
@@ -177,10 +178,10 @@ class DAT(Method):
             for p, g in zip(sepn_params, torch.autograd.grad(loss_sim, sepn_params), strict=True):
                 p.grad = g
         step_optimizer(self.sepn_opt)
-        if epoch < self.cfg.dat.sepn_only_epochs:  # the physical parameters stay
+        if sepn_only:
             self.opt.zero_grad(set_to_none=True)
             self.opt.step()  # no gradients: a no-op that keeps the lr scheduler's order check
-            scores = trace.scores.detach() if task_grads is None else scores
+            scores = model.readout(meas.output)  # the hardware's, as in the other epochs
             stats.update(loss=float(self._task_loss(scores, labels).detach()),
                          loss_sim=float(loss_sim.detach()),
                          train_acc=float((scores.argmax(1) == labels).float().mean()))

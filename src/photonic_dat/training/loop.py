@@ -268,7 +268,8 @@ class Trainer:
                          "sepns": copy.deepcopy(m.sepns.state_dict()) if m.sepns else None}
             if rollback > 0:  # the whole state, to roll back to
                 self.best["method"] = copy.deepcopy(m.state_dict())
-        elif rollback > 0 and "method" in self.best and key < self.best["key"] - rollback:
+        elif (rollback > 0 and "method" in self.best and key < self.best["key"] - rollback
+              and self.epoch + 1 < self.cfg.train.epochs):  # the last epoch stays: "final"
             self._roll_back(row)
         self.metrics.append(row)
         if self.progress and self.main:
@@ -278,12 +279,14 @@ class Trainer:
 
     def _roll_back(self, row: dict[str, Any]) -> None:
         """``train.rollback``: the physical validation accuracy fell more than that below the
-        best epoch's: continue from the best epoch's network, SEPNs and optimisers, with every
-        learning rate halved (the measurements spent since stay counted)."""
+        best epoch's: continue from the best epoch's network, SEPNs and optimisers (their step
+        schedules too, from the best epoch's position), with every learning rate halved, again
+        at each further rollback to the same epoch. The measurements spent since stay counted."""
         m = self.method
         m.model.load_state_dict(self.best["model"])
-        m.load_state_dict(self.best["method"])
+        m.load_state_dict(copy.deepcopy(self.best["method"]))  # the optimisers must not share it
         m.scale_lr(0.5)
+        self.best = {**self.best, "method": copy.deepcopy(m.state_dict())}  # halved again next
         row["rolled_back_to"] = self.best["epoch"]
         if self.progress and self.main:
             tqdm.write(f"[{m.name}] physical validation accuracy {row['physical_val_acc']:.4f} is "
