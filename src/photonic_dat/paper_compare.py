@@ -178,12 +178,12 @@ def markdown(table: list[dict[str, Any]], summary: dict[str, Any], sources: list
              + (f"; missed at {', '.join(_miss(r) for r in s['dat_misses'])}"
                 if s["dat_misses"] else "")
              + (f"; {s['dat_unrun']} rows not run yet" if s["dat_unrun"] else "") + "."]
-    for key, name in (("order", "DAT w/ IS"), ("order_no_is", "DAT w/o IS")):
+    for key, name, labels in (("order", "DAT w/ IS", DAT_IS),
+                              ("order_no_is", "DAT w/o IS", DAT_NO_IS)):
         judged = [o for o in s[key] if o["verdict"]]
         if not judged:
             continue
         lost = [o for o in judged if o["verdict"] == "no"]
-        labels = DAT_IS if key == "order" else DAT_NO_IS
         lines.append(f"- {name} (best of {', '.join(labels)}) above PAT (best of "
                      f"{', '.join(PAT)}) and direct deployment where an error std >= 0.04: "
                      f"**{len(judged) - len(lost)} of {len(judged)}** settings"

@@ -172,14 +172,13 @@ class DAT(Method):
             scores = model.readout(out.real**2 + out.imag**2)
             loss_task = self._task_loss(scores, labels)
             task_grads = torch.autograd.grad(loss_task, params, retain_graph=True)
-        if self.cfg.dat.sim_to_physical:
+        if self.cfg.dat.sim_to_physical and not sepn_only:
             loss_sim.backward()  # the paper: physical parameters keep this gradient too
         else:
             for p, g in zip(sepn_params, torch.autograd.grad(loss_sim, sepn_params), strict=True):
                 p.grad = g
         step_optimizer(self.sepn_opt)
         if sepn_only:
-            self.opt.zero_grad(set_to_none=True)
             self.opt.step()  # no gradients: a no-op that keeps the lr scheduler's order check
             scores = model.readout(meas.output)  # the hardware's, as in the other epochs
             stats.update(loss=float(self._task_loss(scores, labels).detach()),

@@ -284,9 +284,10 @@ class Trainer:
         at each further rollback to the same epoch. The measurements spent since stay counted."""
         m = self.method
         m.model.load_state_dict(self.best["model"])
-        m.load_state_dict(copy.deepcopy(self.best["method"]))  # the optimisers must not share it
+        m.load_state_dict(self.best["method"])
         m.scale_lr(0.5)
-        self.best = {**self.best, "method": copy.deepcopy(m.state_dict())}  # halved again next
+        # a fresh snapshot (the optimisers now share the old one's tensors): halved again next
+        self.best = {**self.best, "method": copy.deepcopy(m.state_dict())}
         row["rolled_back_to"] = self.best["epoch"]
         if self.progress and self.main:
             tqdm.write(f"[{m.name}] physical validation accuracy {row['physical_val_acc']:.4f} is "
