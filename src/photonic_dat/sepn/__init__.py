@@ -13,7 +13,8 @@ Either can carry a learnable per-pixel complex modulation (:class:`ModulatedSEPN
 ``build_sepn(..., modulation_shape=(H, W))``) for errors fixed in position, which a
 convolution cannot represent.
 
-All layers compute a complex conv as one real conv on a stacked [Re; Im] layout; see
+All layers compute a complex conv as one real conv on a stacked layout (each complex channel a
+(Re, Im) pair of real channels); see
 :mod:`photonic_dat.sepn.layers`.
 """
 

@@ -14,7 +14,7 @@ class SEPNBase(nn.Module):
     ``forward`` accepts a complex field of shape (B, H, W) or (B, 1, H, W) and returns the
     same shape. A real floating input is treated as a field with zero imaginary part. The
     computation itself is :meth:`forward_stacked`, on the real stacked layout (B, 2, H, W)
-    ``= [Re ; Im]``, so the complex <-> real conversion happens only here, once per call.
+    ``= (Re, Im)``, so the complex <-> real conversion happens only here, once per call.
 
     ``compute_dtype`` (default None: the input's precision) runs the convolutions under
     ``torch.autocast`` in a lower precision, e.g. ``torch.bfloat16``: the parameters, their

@@ -48,11 +48,9 @@ class ComplexResNet(SEPNBase):
 
     def forward_stacked(self, s: torch.Tensor) -> torch.Tensor:
         """Stacked (B, 2, H, W) -> stacked (B, 2, H, W)."""
-        f = self.features
         h = self.conv_block.forward_stacked(s)
-        # Broadcast the input over channels in the stacked layout: [Re x0] * F, [Im x0] * F.
-        skip = torch.cat([s[:, :1].expand(-1, f, -1, -1), s[:, 1:].expand(-1, f, -1, -1)], dim=1)
-        return self.out_conv.forward_stacked(h + skip)
+        # Broadcast the input over channels in the stacked layout: (Re x0, Im x0) F times.
+        return self.out_conv.forward_stacked(h + s.repeat(1, self.features, 1, 1))
 
     def extra_repr(self) -> str:
         return (
