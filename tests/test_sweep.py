@@ -1,8 +1,10 @@
 """Sweep expansion, resumption and report generation on a tiny sweep."""
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from photonic_dat.cli import main
 from photonic_dat.summary import read_rows
@@ -321,3 +323,23 @@ def test_points_that_need_a_single_run_leave_the_ensemble():
             for s in (0, 1)]
     with pytest.raises(ConfigError, match="train.rollback"):
         check_members(cfgs)
+
+
+def test_a_slice_of_a_built_in_sweep_must_define_its_points_the_same_way(tmp_path):
+    experiments = Path(__file__).resolve().parents[1] / "experiments"
+    for path in sorted(experiments.glob("*.yaml")):  # the committed slices agree
+        assert load_spec(path).methods
+    base = yaml.safe_load((experiments / "dpnn_individual_dat.yaml").read_text())
+    base["methods"]["dat_is"]["train.epochs"] = 3
+    bad = tmp_path / "slice.yaml"
+    bad.write_text(yaml.safe_dump(base))
+    with pytest.raises(SweepError, match="method 'dat_is' differs"):
+        load_spec(bad)
+    base["methods"]["dat_is"]["train.epochs"] = 1
+    base["overrides"] = {}
+    bad.write_text(yaml.safe_dump(base))
+    with pytest.raises(SweepError, match="overrides differ"):
+        load_spec(bad)
+    base["name"] = "my-own-sweep"  # another name: its own point directories, anything goes
+    bad.write_text(yaml.safe_dump(base))
+    assert load_spec(bad).name == "my-own-sweep"

@@ -101,7 +101,25 @@ def load_spec(source: str | Path) -> SweepSpec:
     for ds in spec.datasets:
         if ds not in spec.presets:
             raise SweepError(f"sweep {spec.name}: dataset {ds!r} has no preset in 'presets'")
+    if path.suffix in (".yaml", ".yml") and spec.name in spec_names():
+        _check_slice(spec, load_spec(spec.name), path)
     return spec
+
+
+def _check_slice(spec: SweepSpec, base: SweepSpec, path: Path) -> None:
+    """A YAML named like a built-in sweep writes into that sweep's point directories, so what
+    defines a point (method settings, overrides, presets) must be the built-in's."""
+    where = f"{path} slices the built-in sweep {base.name!r} but"
+    for label, settings in spec.methods.items():
+        if label in base.methods and settings != base.methods[label]:
+            raise SweepError(f"{where} its method {label!r} differs: {settings} vs "
+                             f"{base.methods[label]}; rename the method or the sweep")
+    if spec.overrides != base.overrides:
+        raise SweepError(f"{where} its overrides differ: {spec.overrides} vs {base.overrides}")
+    for ds in spec.datasets:
+        if ds in base.presets and spec.presets[ds] != base.presets[ds]:
+            raise SweepError(f"{where} its preset for {ds!r} differs: {spec.presets[ds]!r} vs "
+                             f"{base.presets[ds]!r}")
 
 
 def expand_errors(entries: list[dict[str, Any]]) -> list[dict[str, float]]:
