@@ -11,6 +11,7 @@ the moderate joint errors of ``dpnn-joint``, batch 64 of random images (timing o
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -41,7 +42,7 @@ print(sorted(times)[2])
 
 
 def step_time(src: str) -> float:
-    out = subprocess.run([sys.executable, "-c", _STEP], env={"PYTHONPATH": src}, check=True,
+    out = subprocess.run([sys.executable, "-c", _STEP], env={**os.environ, "PYTHONPATH": src}, check=True,
                          capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
