@@ -26,13 +26,13 @@ _DAT_IS_PAPER = ("dat_is_10k", "dat_is_4k")  # the paper's DAT w/ IS, two U-Net 
 #: one size, so one of ours stands beside both of the paper's 4k and 10k SEPN rows)
 COUNTERPARTS = {"pat_ft": ("pat",), "dat_is_linear_ft": _DAT_IS_PAPER,
                 "dat_is_linear_ft_l2_wd3": _DAT_IS_PAPER, "dat_is_mesh_ft": _DAT_IS_PAPER,
-                "dat_is_mesh_ft_lead": _DAT_IS_PAPER,
+                "dat_is_mesh_ft_lead": _DAT_IS_PAPER, "dat_is_mesh_ft_lead2": _DAT_IS_PAPER,
                 "dat_no_is_linear_ft": ("dat_no_is_4k", "dat_no_is_10k"),
                 "dat_is_separable_linear_ft": ("dat_is_separable_4k", "dat_is_separable_10k")}
 
 #: the roles of the claims: labels playing DAT w/ IS, PAT and direct deployment
 DAT_IS = ("dat_is_10k", "dat_is_linear_ft", "dat_is_linear_ft_l2_wd3", "dat_is_mesh_ft",
-          "dat_is_mesh_ft_lead")
+          "dat_is_mesh_ft_lead", "dat_is_mesh_ft_lead2")
 DAT_NO_IS = ("dat_no_is_4k", "dat_no_is_10k", "dat_no_is_linear_ft")
 PAT = ("pat", "pat_ft")
 DIRECT = ("direct_deploy",)
