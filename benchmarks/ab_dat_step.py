@@ -17,33 +17,22 @@ import subprocess
 import sys
 
 _STEP = r"""
-import time, torch
+import torch
 torch.set_num_threads(1)
+from photonic_dat.bench import _method_setup, timeit
 from photonic_dat.config import load_config
-from photonic_dat.models.factory import build_model
-from photonic_dat.training.run import METHOD_CLASSES, build_system
 cfg = load_config("dpnn-cpu", ["train.method=dat", "dat.internal_states=unitary",
                                "errors.shift_std=0.5", "errors.distance_std=0.02",
                                "errors.fab_phase_std=0.3", "errors.fab_corr_length=2",
                                "dat.warmup_epochs=0"])
-model = build_model(cfg.model, seed=0)
-method = METHOD_CLASSES["dat"](model, build_system(cfg, model), cfg)
-torch.manual_seed(0)
-images, labels = torch.rand(64, 28, 28), torch.randint(0, 10, (64,))
-for _ in range(2):
-    method.step(images, labels, 1)
-times = []
-for _ in range(5):
-    t0 = time.perf_counter()
-    method.step(images, labels, 1)
-    times.append(time.perf_counter() - t0)
-print(sorted(times)[2])
+method, images, labels = _method_setup(cfg)
+print(timeit(lambda: method.step(images, labels, 1), repeats=5, warmup=2)["median_s"])
 """
 
 
 def step_time(src: str) -> float:
-    out = subprocess.run([sys.executable, "-c", _STEP], env={**os.environ, "PYTHONPATH": src}, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", _STEP], env={**os.environ, "PYTHONPATH": src},
+                         check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 

@@ -12,7 +12,6 @@ budget comparison; PAT's test accuracy after one epoch is not recorded).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from photonic_dat.summary import read_rows
@@ -25,11 +24,8 @@ METHODS = ("direct_deploy", "noise_aware", "pat", "dat_no_is", "dat_is")
 
 def first_epoch_val(run_dir: str) -> str:
     path = Path(run_dir) / "metrics.csv"
-    if not path.exists():
-        return ""
-    with open(path, newline="") as f:
-        first = next(csv.DictReader(f), None)
-    return f"{float(first['physical_val_acc']):.3f}" if first else ""
+    epochs = read_rows(path) if path.exists() else []
+    return f"{float(epochs[0]['physical_val_acc']):.3f}" if epochs else ""
 
 
 def main() -> None:
