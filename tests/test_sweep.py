@@ -107,6 +107,21 @@ def test_tiny_sweep_runs_resumes_and_reports(tiny_spec, tmp_path, capsys):
     assert "9 already done, 1 ran" in capsys.readouterr().out
     # an interrupted point (checkpoint, no summary) resumes and finishes identically
     assert json.loads(lost.read_text())["physical_test_acc"] == pytest.approx(first, abs=1e-6)
+    # points trained otherwise are not silently reused or resumed with their own settings
+    assert main([*argv, "--set", "train.lr=0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "was trained with train.lr=0.003, this sweep asks for 0.5 (6 point(s) differ)" in err
+    assert "\n" not in err
+    assert main(["reproduce", str(tiny_spec), "--epochs", "2", *argv[4:]]) == 2
+    assert "train.epochs=1, this sweep asks for 2" in capsys.readouterr().err
+    assert main([*argv, "--set", "errors.bs_std=0.02", "--only", "direct_deploy"]) == 2
+    assert "was deployed with errors.bs_std=0.0, this sweep asks for 0.02" in \
+        capsys.readouterr().err
+    # ... but settings that do not change what a point computes may differ, and an in-silico
+    # training never meets the hardware
+    assert main([*argv, "--set", "train.eval_batch_size=50", "--set", "system.error_seed=7",
+                 "--only", "direct_deploy"]) == 0
+    assert "6 jobs, 6 already done, 0 ran" in capsys.readouterr().out
 
 
 def test_dpnn_specs_expand_and_start_from_the_in_silico_run(tmp_path):

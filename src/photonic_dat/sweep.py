@@ -215,6 +215,57 @@ def point_overrides(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -
     return [f"{k}={json.dumps(v) if isinstance(v, list) else v}" for k, v in sets.items()]
 
 
+# settings that do not change what a point computes (bookkeeping, where it runs), or that name
+# the same run by another path
+_UNCHECKED = {"train.init_from", "train.threads", "train.device", "train.checkpoint_every",
+              "train.log_every", "train.eval_batch_size"}
+
+
+def stale_setting(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> str | None:
+    """Why a started or finished training point does not hold what the sweep asks for now (e.g.
+    ``reproduce --set`` or ``--epochs`` over points trained without them), or None. Such a
+    point would otherwise be skipped or resumed with its own stored settings."""
+    from .config import load_config
+
+    if job.kind == "deploy":
+        if not job.done:
+            return None
+        met = json.loads((job.run_dir / "summary.json").read_text()).get("errors", {})
+        for key, value in deploy_errors(spec, job).items():
+            if key not in met or float(met[key]) != value:
+                return f"was deployed with errors.{key}={met.get(key)}, this sweep asks for {value}"
+        return None
+    stored = job.run_dir / "config.yaml"
+    if not stored.exists():
+        return None
+    have = load_config(stored)
+    if have.preset != spec.presets[job.dataset]:
+        return f"was trained on preset {have.preset!r}, this sweep asks for " \
+               f"{spec.presets[job.dataset]!r}"
+    items = point_overrides(spec, job, epochs, root)
+    want = load_config(spec.presets[job.dataset], items).to_dict()
+    have_dict = have.to_dict()
+    insilico = _is_insilico(spec.methods[job.variant])
+    for key in (item.split("=", 1)[0] for item in items):
+        # an in-silico training never meets the hardware: its error settings change nothing
+        if key in _UNCHECKED or (insilico and key.split(".")[0] in ("errors", "system")):
+            continue
+        section, name = key.split(".", 1)
+        if want[section].get(name) != have_dict[section].get(name):
+            return (f"was trained with {key}={have_dict[section].get(name)}, this sweep asks "
+                    f"for {want[section].get(name)}")
+    return None
+
+
+def check_points(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path) -> None:
+    """Refuse to mix: every started or finished point must hold the sweep's current settings."""
+    stale = [(j, why) for j in jobs if (why := stale_setting(spec, j, epochs, root))]
+    if stale:
+        job, why = stale[0]
+        raise SweepError(f"{job.run_dir} {why} ({len(stale)} point(s) differ); give these "
+                         "settings their own --out, or move the old points away")
+
+
 def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
     base = [sys.executable, "-m", "photonic_dat", "train"]
     if (job.run_dir / "checkpoint.pt").exists() and (job.run_dir / "config.yaml").exists():
@@ -385,6 +436,7 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
             if load_config(spec.presets[ds]).model.kind != "mesh":
                 raise SweepError(f"--ensemble is for mesh networks; {spec.presets[ds]} is not one")
     all_jobs = plan(spec, root, seeds, draws, only)
+    check_points(spec, all_jobs, epochs, root)
     todo = [j for j in all_jobs if not j.done]
     t0 = time.perf_counter()
     trains = [j for j in todo if j.kind == "train"]
