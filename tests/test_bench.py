@@ -21,7 +21,9 @@ def test_mpnn_and_mesh_benchmarks_report_ratios(tmp_path, monkeypatch):
     assert {"insilico", "pat", "dat w/ IS (10k)", "dat separable (10k)"} <= cases
     assert all(r["ratio"] > 0 for r in rows)
     lines = (tmp_path / "mpnn.jsonl").read_text().splitlines()
-    assert json.loads(lines[0])["machine"]["cpus"] >= 1
+    record = json.loads(lines[0])["machine"]
+    assert record["cpus"] >= 1
+    assert isinstance(record["cpu_capability"], str) and record["cpu_capability"]  # e.g. AVX2
     with pytest.raises(ValueError, match="unknown benchmark"):
         bench.run(["nope"], out_dir=tmp_path)
 

@@ -55,6 +55,10 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
+        # the widest vector unit torch's CPU kernels use here (e.g. AVX2, AVX512); the same
+        # dpnn-cpu PAT and DAT runs took 2.8-2.9x longer on an AVX2-only 2-core VM than on the
+        # AVX-512 one (results/bench/README.md), so a line must say which machine it came from
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
