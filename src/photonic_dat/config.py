@@ -419,11 +419,14 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(source: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Preset name or YAML path, plus ``--set`` overrides -> validated RunConfig."""
+def load_config(source: str | Path, overrides: list[str] | None = None,
+                validated: bool = True) -> RunConfig:
+    """Preset name or YAML path, plus ``--set`` overrides -> validated RunConfig (with
+    ``validated=False`` keys and types are still checked, values and files are not: for
+    comparing settings, e.g. a stored run's whose start run is elsewhere on this machine)."""
     data = read_yaml(source)
     data = apply_overrides(data, overrides or [])
     if "preset" not in data:
         path = Path(str(source))
         data["preset"] = path.stem if path.suffix in (".yaml", ".yml") else str(source)
-    return from_dict(data)
+    return from_dict(data) if validated else _build(RunConfig, data, "")

@@ -215,17 +215,35 @@ def point_overrides(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -
     return [f"{k}={json.dumps(v) if isinstance(v, list) else v}" for k, v in sets.items()]
 
 
-# settings that do not change what a point computes (bookkeeping, where it runs), or that name
-# the same run by another path
+# settings that do not change what a point computes (bookkeeping, where it runs or finds its
+# data), or that name the same run by another path
 _UNCHECKED = {"train.init_from", "train.threads", "train.device", "train.checkpoint_every",
-              "train.log_every", "train.eval_batch_size"}
+              "train.log_every", "train.eval_batch_size", "dataset.data_dir"}
+
+
+def _started(job: Job) -> bool:
+    """Whether a training point holds work a rerun would keep: finished, a checkpoint of its own,
+    or one of the ensemble it trains in (without either, a rerun starts it afresh)."""
+    if job.done or (job.run_dir / "checkpoint.pt").exists():
+        return True
+    return any(job.run_dir.name in group.name.removeprefix("ensemble-").split("+")
+               and (group / "checkpoint.pt").exists()
+               for group in job.run_dir.parent.glob("ensemble-*"))
+
+
+def _differs(section: str, a: Any, b: Any) -> bool:
+    if section == "errors":  # an error left out is an error of 0
+        return float(a or 0) != float(b or 0)
+    return a != b
 
 
 def stale_setting(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> str | None:
-    """Why a started or finished training point does not hold what the sweep asks for now (e.g.
-    ``reproduce --set`` or ``--epochs`` over points trained without them), or None. Such a
-    point would otherwise be skipped or resumed with its own stored settings."""
-    from .config import load_config
+    """Why a started or finished point does not hold what the sweep asks for now (e.g.
+    ``reproduce --set`` or ``--epochs`` over points trained without them, or a point trained
+    with a ``--set`` the sweep no longer gives), or None. Such a point would otherwise be
+    skipped or resumed with its own stored settings. Compared: the settings the sweep gives
+    the point, and those in which the point's stored config departs from its preset."""
+    from .config import ConfigError, load_config
 
     if job.kind == "deploy":
         if not job.done:
@@ -236,24 +254,32 @@ def stale_setting(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> 
                 return f"was deployed with errors.{key}={met.get(key)}, this sweep asks for {value}"
         return None
     stored = job.run_dir / "config.yaml"
-    if not stored.exists():
+    if not stored.exists() or not _started(job):
         return None
-    have = load_config(stored)
-    if have.preset != spec.presets[job.dataset]:
-        return f"was trained on preset {have.preset!r}, this sweep asks for " \
-               f"{spec.presets[job.dataset]!r}"
     items = point_overrides(spec, job, epochs, root)
-    want = load_config(spec.presets[job.dataset], items).to_dict()
-    have_dict = have.to_dict()
+    try:
+        have = load_config(stored, validated=False)
+        want = load_config(spec.presets[job.dataset], items, validated=False)
+        base = load_config(spec.presets[job.dataset], validated=False).to_dict()
+    except ConfigError as exc:
+        return f"cannot be compared with this sweep's settings: {exc}"
+    if have.preset != want.preset:
+        return f"was trained on preset {have.preset!r}, this sweep asks for {want.preset!r}"
+    have_d, want_d = have.to_dict(), want.to_dict()
+    keys = {item.split("=", 1)[0] for item in items}
+    keys |= {f"{section}.{name}" for section, values in have_d.items() if isinstance(values, dict)
+             for name, value in values.items()
+             if _differs(section, value, base[section].get(name))}
     insilico = _is_insilico(spec.methods[job.variant])
-    for key in (item.split("=", 1)[0] for item in items):
-        # an in-silico training never meets the hardware: its error settings change nothing
-        if key in _UNCHECKED or (insilico and key.split(".")[0] in ("errors", "system")):
+    for key in sorted(keys):
+        section, _, name = key.partition(".")
+        # an in-silico training never meets the hardware, and only DAT has DAT settings
+        if (key in _UNCHECKED or not name or (insilico and section in ("errors", "system"))
+                or (section == "dat" and want_d["train"]["method"] != "dat")):
             continue
-        section, name = key.split(".", 1)
-        if want[section].get(name) != have_dict[section].get(name):
-            return (f"was trained with {key}={have_dict[section].get(name)}, this sweep asks "
-                    f"for {want[section].get(name)}")
+        if _differs(section, want_d[section].get(name), have_d[section].get(name)):
+            return (f"was trained with {key}={have_d[section].get(name)}, this sweep asks "
+                    f"for {want_d[section].get(name)}")
     return None
 
 
