@@ -241,7 +241,9 @@ def test_channels_last_layout_changes_no_value(kind, features, monkeypatch):
     grad_plain = torch.autograd.grad(out_plain.abs().pow(2).sum(), [z, *plain.parameters()])
     torch.testing.assert_close(out_fast, out_plain, rtol=1e-5, atol=1e-5)
     for a, b in zip(grad_fast, grad_plain, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+        # gradients of order 1e3 summed in another order: float32 rounding, scaled to each tensor
+        # (a wrong layout gives errors of order 1)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
     assert out_fast.shape == z.shape
 
 
