@@ -17,6 +17,7 @@ file before it runs, and a point finished by another process is skipped.
 from __future__ import annotations
 
 import fcntl
+import functools
 import itertools
 import json
 import os
@@ -231,6 +232,14 @@ def _started(job: Job) -> bool:
                for group in job.run_dir.parent.glob("ensemble-*"))
 
 
+@functools.cache
+def _preset_settings(preset: str) -> dict[str, Any]:
+    """A preset's settings as a dict (read once per sweep run, not once per point; read-only)."""
+    from .config import load_config
+
+    return load_config(preset, validated=False).to_dict()
+
+
 def _differs(section: str, a: Any, b: Any) -> bool:
     if section == "errors":  # an error left out is an error of 0
         return float(a or 0) != float(b or 0)
@@ -260,7 +269,7 @@ def stale_setting(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> 
     try:
         have = load_config(stored, validated=False)
         want = load_config(spec.presets[job.dataset], items, validated=False)
-        base = load_config(spec.presets[job.dataset], validated=False).to_dict()
+        base = _preset_settings(spec.presets[job.dataset])
     except ConfigError as exc:
         return f"cannot be compared with this sweep's settings: {exc}"
     if have.preset != want.preset:
@@ -285,6 +294,7 @@ def stale_setting(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> 
 
 def check_points(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path) -> None:
     """Refuse to mix: every started or finished point must hold the sweep's current settings."""
+    _preset_settings.cache_clear()  # a preset YAML may have changed since the last sweep
     stale = [(j, why) for j in jobs if (why := stale_setting(spec, j, epochs, root))]
     if stale:
         job, why = stale[0]
