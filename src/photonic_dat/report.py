@@ -170,8 +170,9 @@ def plot_sweep(agg: list[dict[str, Any]], paper: list[dict[str, Any]], path: Pat
         return None
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False,
-                             sharey=True)
+    # each panel its own accuracy axis: an error that costs one point must not be drawn flat
+    # beside one that costs eighty
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     # error-free: the in-silico networks on their ideal model (direct-deployment points)
