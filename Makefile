@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/photonic-dat demo
 
+# the suite's tests run one thread each, so they are spread over TEST_WORKERS processes
+# (pytest-xdist; worksteal balances the few long tests); TEST_WORKERS=0 runs them in one process
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 
 bench: $(STAMP)
 	$(BIN)/python -m photonic_dat bench
