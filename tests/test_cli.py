@@ -56,6 +56,8 @@ def test_evaluate_sweeps_errors_into_a_csv(trained_run, tmp_path, capsys):
     (["train", "--resume", "/nonexistent/run"], "cannot resume"),
     (["evaluate", "/nonexistent/run"], "not a finished run directory"),
     (["train", "mpnn-mnist", "--data-dir", "/nonexistent/dir"], "not found"),
+    (["export-data", "kmnist", "/tmp/kmnist"], "unknown dataset 'kmnist'"),
+    (["export-data", "mnist", "/tmp/m", "--data-dir", "/nonexistent/dir"], "not found"),
 ])
 def test_user_mistakes_end_in_one_line(argv, match, capsys):
     assert main(argv) == 2
@@ -67,6 +69,25 @@ def test_user_mistakes_end_in_one_line(argv, match, capsys):
 def test_evaluate_rejects_bad_error_keys(trained_run, capsys):
     assert main(["evaluate", str(trained_run), "--sweep", "phase=0.1"]) == 2
     assert "unknown error key 'errors.phase'" in capsys.readouterr().err
+
+
+def test_export_data_writes_a_folder_that_data_dir_reads(tmp_path, capsys):
+    import numpy as np
+    import torch
+
+    from photonic_dat.data import load_dataset, write_idx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for stem, shape in (("train-images-idx3-ubyte", (12, 28, 28)), ("train-labels-idx1-ubyte", (12,)),
+                        ("t10k-images-idx3-ubyte", (4, 28, 28)), ("t10k-labels-idx1-ubyte", (4,))):
+        write_idx(src / stem, rng.integers(0, 10, shape))
+    assert main(["export-data", "fashion_mnist", str(tmp_path / "out"), "--data-dir", str(src)]) == 0
+    assert f"fashion-mnist: 4 IDX files in {tmp_path / 'out'}" in capsys.readouterr().out
+    got = load_dataset("fmnist", data_dir=tmp_path / "out", val_size=2)
+    want = load_dataset("fmnist", data_dir=src, val_size=2)
+    assert torch.equal(got.train[0], want.train[0]) and torch.equal(got.test[1], want.test[1])
 
 
 def test_module_entry_point_runs():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import struct
 from pathlib import Path
@@ -17,11 +16,13 @@ from photonic_dat.data import (
     IDX_LABELS_MAGIC,
     DataFormatError,
     DataNotFoundError,
+    export_idx,
     fourier_encode,
     load_dataset,
     read_idx,
     subset,
     train_val_indices,
+    write_idx,
 )
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -37,18 +38,6 @@ STEMS = {
 def _no_env_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests must not depend on the caller's PHOTONIC_DAT_DATA_DIR."""
     monkeypatch.delenv(data.ENV_DATA_DIR, raising=False)
-
-
-def write_idx(path: Path, arr: np.ndarray, magic: int | None = None) -> Path:
-    """Write a uint8 array as an IDX file (gzipped if the name ends in .gz)."""
-    arr = np.ascontiguousarray(arr, dtype=np.uint8)
-    if magic is None:
-        magic = 0x0800 | arr.ndim
-    payload = struct.pack(">I", magic) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "wb") as fh:
-        fh.write(payload)
-    return path
 
 
 def make_idx_dir(
@@ -88,6 +77,26 @@ def test_idx_round_trip(tmp_path: Path, gz: bool) -> None:
     torch.testing.assert_close(splits.val[0], expected[va_idx], rtol=0, atol=0)
     np.testing.assert_array_equal(splits.test[1].numpy(), arrays["test_labels"].astype(np.int64))
     assert splits.test[0].dtype == torch.float32 and splits.test[1].dtype == torch.int64
+
+
+def test_export_writes_what_the_loader_reads_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrays = make_idx_dir(tmp_path / "src", n_train=30, n_test=8, seed=5)
+    files = export_idx("fmnist", tmp_path / "data" / "fashion-mnist", data_dir=tmp_path / "src")
+    assert [f.name for f in files] == [s + ".gz" for s in STEMS.values()]
+    for key, f in zip(STEMS, files, strict=True):
+        np.testing.assert_array_equal(read_idx(f), arrays[key])
+    # a machine without the packages finds them through $PHOTONIC_DAT_DATA_DIR/<name>/
+    monkeypatch.setenv(data.ENV_DATA_DIR, str(tmp_path / "data"))
+    here = load_dataset("fashion-mnist", val_size=5, seed=1)
+    there = load_dataset("fashion-mnist", data_dir=tmp_path / "src", val_size=5, seed=1)
+    assert "PHOTONIC_DAT_DATA_DIR" in here.source
+    ours, theirs = (*here.train, *here.val, *here.test), (*there.train, *there.val, *there.test)
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    with pytest.raises(DataNotFoundError, match="lacks"):
+        export_idx("mnist", tmp_path / "x", data_dir=tmp_path / "data")
 
 
 def test_read_idx_other_dtypes(tmp_path: Path) -> None:

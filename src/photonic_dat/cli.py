@@ -127,6 +127,19 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_data(args: argparse.Namespace) -> int:
+    from .data import canonical_name, export_idx
+
+    try:
+        name = canonical_name(args.dataset)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    files = export_idx(name, Path(args.dir), data_dir=args.data_dir)
+    print(f"{name}: {len(files)} IDX files in {Path(args.dir)} "
+          f"(load them elsewhere with --data-dir {args.dir})")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -325,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeats", type=int, default=5)
     b.add_argument("--threads", type=int, default=0)
     b.set_defaults(func=cmd_bench)
+
+    xd = sub.add_parser("export-data", help="write a dataset as gzipped IDX files, for a machine "
+                        "without its package (offline cluster node, GPU machine)")
+    xd.add_argument("dataset", help="mnist or fashion-mnist")
+    xd.add_argument("dir", help="folder to write the four files into")
+    xd.add_argument("--data-dir", default=None, help="read from this IDX folder instead")
+    xd.set_defaults(func=cmd_export_data)
 
     s = sub.add_parser("presets", help="list the built-in presets")
     s.set_defaults(func=cmd_presets)

@@ -42,11 +42,13 @@ __all__ = [
     "Split",
     "clear_cache",
     "canonical_name",
+    "export_idx",
     "fourier_encode",
     "load_dataset",
     "read_idx",
     "subset",
     "train_val_indices",
+    "write_idx",
 ]
 
 #: A split: ``(images float32 (n, 28, 28) in [0, 1], labels int64 (n,))``.
@@ -186,6 +188,29 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int | None = None) ->
         )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True)
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray, magic: int | None = None) -> Path:
+    """Write ``array`` as an IDX file of unsigned bytes (gzipped if the name ends in ``.gz``).
+
+    Args:
+        path: file to write.
+        array: values 0..255, any shape with at least one dimension.
+        magic: the header's magic number; default ``0x0800 | ndim`` (unsigned bytes), the
+            value :func:`read_idx` expects.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    arr = np.ascontiguousarray(array, dtype=np.uint8)
+    if magic is None:
+        magic = 0x0800 | arr.ndim
+    header = int(magic).to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    p = Path(path)
+    opener = gzip.open if p.name.endswith(".gz") else open
+    with opener(p, "wb") as fh:
+        fh.write(header + arr.tobytes())
+    return p
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,6 +548,27 @@ def load_dataset(
         name=cname,
         source=source,
     )
+
+
+def export_idx(
+    name: str, folder: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
+) -> list[Path]:
+    """Write dataset ``name`` as the four standard gzipped IDX files into ``folder``.
+
+    The source is found as :func:`load_dataset` finds it, so the files carry exactly the data
+    this machine trains on; a machine without the Python package or the Debian package (an
+    offline cluster node, a bare GPU machine) then loads them with ``data_dir`` or
+    ``$PHOTONIC_DAT_DATA_DIR``.
+
+    Returns:
+        The four files written (``train-images-idx3-ubyte.gz``, ...).
+    """
+    raw, _ = _resolve(canonical_name(name), data_dir)
+    out = Path(folder).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    arrays = {("train", "images"): raw.train_images, ("train", "labels"): raw.train_labels,
+              ("test", "images"): raw.test_images, ("test", "labels"): raw.test_labels}
+    return [write_idx(out / f"{_IDX_STEMS[key]}.gz", arrays[key].numpy()) for key in _IDX_STEMS]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""The prepared GPU scripts (experiments/gpu): they parse, stop at their time budget, and pack
+what they wrote into parts that unpack to the same files."""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+GPU = Path(__file__).resolve().parents[1] / "experiments" / "gpu"
+
+
+@pytest.mark.parametrize("script", ["lib.sh", "device.sh", "run_dpnn_paper.sh",
+                                    "run_mpnn_sweeps.sh"])
+def test_scripts_parse(script):
+    assert subprocess.run(["bash", "-n", str(GPU / script)]).returncode == 0
+
+
+def _bash(body: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    script = f"source {GPU / 'lib.sh'}\n{body}\n"
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env})
+
+
+def test_a_command_is_stopped_at_the_budget_and_the_next_is_not_started(tmp_path):
+    proc = _bash("run_budgeted sleep 30; echo after; run_budgeted sleep 30", tmp_path,
+                 BUDGET_S="2", MIN_START_S="0")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "stopped at the time budget (resumable): sleep 30" in out
+    assert out.index("after") < out.index("budget spent, not started: sleep 30")
+
+
+def test_a_failing_command_still_fails(tmp_path):
+    proc = _bash("run_budgeted false; echo not-reached", tmp_path, BUDGET_S="60")
+    assert proc.returncode != 0 and "not-reached" not in proc.stdout
+
+
+def test_outputs_written_since_the_start_are_packed_without_finished_checkpoints(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    (runs / "old").mkdir(parents=True)
+    (runs / "old" / "summary.json").write_text("{}")  # written before the script started
+    body = f"""
+        sleep 1.1
+        mkdir -p {runs}/done {runs}/cut
+        echo 1 > {runs}/done/summary.json; echo w > {runs}/done/checkpoint.pt
+        echo s > {runs}/done/selected.pt; echo c > {runs}/cut/checkpoint.pt
+        touch {runs}/cut/sweep.lock
+        pack_outputs {runs}
+    """
+    proc = _bash(body, tmp_path, OUT=str(out))
+    assert proc.returncode == 0, proc.stderr
+    parts = sorted(out.iterdir())
+    assert [p.name for p in parts] == ["outputs.tgz.part00"]
+    with tarfile.open(parts[0]) as tar:
+        names = {Path(n).relative_to(runs.relative_to("/")).as_posix() for n in tar.getnames()}
+    assert names == {"done/summary.json", "done/selected.pt", "cut/checkpoint.pt"}
