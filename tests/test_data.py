@@ -97,6 +97,11 @@ def test_export_writes_what_the_loader_reads_elsewhere(
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     with pytest.raises(DataNotFoundError, match="lacks"):
         export_idx("mnist", tmp_path / "x", data_dir=tmp_path / "data")
+    again = export_idx("fmnist", tmp_path / "again", data_dir=tmp_path / "src")
+    assert [f.read_bytes() for f in again] == [f.read_bytes() for f in files]  # reproducible
+    for bad in (np.array([300]), np.array([-1]), np.array([1.5])):
+        with pytest.raises(ValueError, match="unsigned bytes"):
+            write_idx(tmp_path / "bad", bad)
 
 
 def test_read_idx_other_dtypes(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ def test_scripts_parse(script):
 def _bash(body: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     script = f"source {GPU / 'lib.sh'}\n{body}\n"
     return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env})
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                               "DEVICE_DIR": str(tmp_path / ".device"), **env})
 
 
 def test_a_command_is_stopped_at_the_budget_and_the_next_is_not_started(tmp_path):
@@ -33,12 +34,17 @@ def test_a_command_is_stopped_at_the_budget_and_the_next_is_not_started(tmp_path
     assert out.index("after") < out.index("budget spent, not started: sleep 30")
 
 
-def test_a_failing_command_still_fails(tmp_path):
-    proc = _bash("run_budgeted false; echo not-reached", tmp_path, BUDGET_S="60")
+def test_a_failing_command_still_fails_and_what_ran_is_packed(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    body = f"pack_on_exit {runs}; sleep 1.1; mkdir -p {runs}/a; echo 1 > {runs}/a/metrics.csv\n" \
+           "run_budgeted false; echo not-reached"
+    proc = _bash(body, tmp_path, BUDGET_S="60", OUT=str(out))
     assert proc.returncode != 0 and "not-reached" not in proc.stdout
+    with tarfile.open(out / "outputs.tgz.part00") as tar:
+        assert [Path(n).name for n in tar.getnames()] == ["metrics.csv"]
 
 
-def test_outputs_written_since_the_start_are_packed_without_finished_checkpoints(tmp_path):
+def test_outputs_written_since_the_start_are_packed(tmp_path):
     runs, out = tmp_path / "runs", tmp_path / "out"
     (runs / "old").mkdir(parents=True)
     (runs / "old" / "summary.json").write_text("{}")  # written before the script started
@@ -56,4 +62,5 @@ def test_outputs_written_since_the_start_are_packed_without_finished_checkpoints
     assert [p.name for p in parts] == ["outputs.tgz.part00"]
     with tarfile.open(parts[0]) as tar:
         names = {Path(n).relative_to(runs.relative_to("/")).as_posix() for n in tar.getnames()}
-    assert names == {"done/summary.json", "done/selected.pt", "cut/checkpoint.pt"}
+    assert names == {"done/summary.json", "done/selected.pt", "done/checkpoint.pt",
+                     "cut/checkpoint.pt"}

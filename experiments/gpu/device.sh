@@ -1,33 +1,68 @@
 #!/usr/bin/env bash
-# This machine's side of a GPU loan (README.md here). A device call sends the checkout's
-# tracked and untracked-not-ignored files, at most 64 MiB, and brings back at most 8 files of
-# 16 MiB from $OUT. The committed run checkpoints and figures under results/ are far larger
-# (~390 MiB), so for the call they are taken out of the index and ignored, and put back after.
+# This machine's side of a GPU loan (README.md here). A device call sends the session's main
+# checkout (tracked and untracked-not-ignored files, at most 64 MiB with what it carries) and
+# brings back at most 8 files of 16 MiB from $OUT. The committed checkpoints and figures under
+# results/ are far larger (~390 MiB), so for the call the bulky ones are taken out of the index
+# and ignored, and put back after. Kept: the weights that runs start from (in-silico runs,
+# direct_deploy/train-s*) and those of unfinished runs (no summary.json), a few MiB.
 #
 #   bash experiments/gpu/device.sh pack [DATASET...]   # before the call (default: mnist)
 #   bash experiments/gpu/device.sh unpack DIR          # after it: the returned outputs.tgz.partNN
 #   bash experiments/gpu/device.sh restore             # after it: index and ignores as before
 #   bash experiments/gpu/device.sh size                # MiB that a call would send now
 #
-# Between pack and restore, `git add` skips checkpoints and figures: restore before committing.
+# Between pack and restore a pre-commit hook refuses commits (the index then lacks ~1,600
+# files); restore before committing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-EXCLUDE=.git/info/exclude
-BEGIN="# >>> photonic-dat device pack (bash experiments/gpu/device.sh restore)"
-END="# <<< photonic-dat device pack"
-BULKY=(':(glob)results/**/*.pt' ':(glob)results/**/*.png' ':(glob)results/**/*.pdf')
+EXCLUDE=$(git rev-parse --git-path info/exclude)
+HOOK=$(git rev-parse --git-path hooks/pre-commit)
+MARK="photonic-dat device pack"
+BEGIN="# >>> $MARK (bash experiments/gpu/device.sh restore)"
+END="# <<< $MARK"
 PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 
-size() {
+size() {  # MiB of the files a call would send (missing files count nothing)
   { git ls-files -z; git ls-files -z --others --exclude-standard; } \
-    | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{s += $1} END {printf "%.1f", s / 1048576}'
+    | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{s += $1} END {printf "%.1f", s / 1048576}' \
+    || true
+}
+
+bulky() {  # tracked results files a call can do without, NUL-separated
+  git ls-files -z -- ':(glob)results/**/*.pt' ':(glob)results/**/*.png' ':(glob)results/**/*.pdf' \
+    | while IFS= read -r -d '' f; do
+        d=$(dirname "$f")
+        case "$f" in
+          *.pt)
+            case "$d" in *insilico*|*/direct_deploy/train-s*) continue ;; esac
+            if [[ "$(basename "$d")" == ensemble-* ]]; then  # finished when all members are
+              finished=1
+              IFS=+ read -r -a members <<<"$(basename "$d" | sed 's/^ensemble-//')"
+              for m in "${members[@]}"; do
+                [ -f "$(dirname "$d")/$m/summary.json" ] || finished=0
+              done
+              [ "$finished" = 1 ] || continue
+            else
+              [ -f "$d/summary.json" ] || continue
+            fi ;;
+        esac
+        printf '%s\0' "$f"
+      done
 }
 
 restore() {
   if grep -qF "$BEGIN" "$EXCLUDE" 2>/dev/null; then
-    sed -i "/^$(printf '%s' "$BEGIN" | sed 's/[][\/.*^$]/\\&/g')\$/,/^$END\$/d" "$EXCLUDE"
+    head=$(sed -n "s/^# head \([0-9a-f]*\)$/\1/p" "$EXCLUDE" | head -1)
+    if [ -n "$head" ] && [ "$head" != "$(git rev-parse HEAD)" ]; then
+      echo "device.sh: HEAD moved since pack ($head -> $(git rev-parse HEAD)); restore the" \
+        "index by hand: git reset -q $head -- results" >&2
+      exit 1
+    fi
+    awk -v b="$BEGIN" -v e="$END" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' \
+      "$EXCLUDE" >"$EXCLUDE.tmp" && mv "$EXCLUDE.tmp" "$EXCLUDE"
+    git reset -q -- results
   fi
-  git reset -q -- results
+  if grep -qF "$MARK" "$HOOK" 2>/dev/null; then rm -f "$HOOK"; fi
   echo "restored: index and ignores as committed; $(size) MiB would travel now"
 }
 
@@ -35,26 +70,35 @@ case "${1:-}" in
   pack)
     shift
     datasets=("${@:-mnist}")
-    mkdir -p .device/data
-    grep -qxF "/.device/" "$EXCLUDE" 2>/dev/null || echo "/.device/" >>"$EXCLUDE"
+    mkdir -p .device/data "$(dirname "$EXCLUDE")" "$(dirname "$HOOK")"
     for name in "${datasets[@]}"; do
       PYTHONPATH=src "$PY" -m photonic_dat export-data "$name" ".device/data/$name"
     done
     if ! grep -qF "$BEGIN" "$EXCLUDE"; then
-      printf '%s\n%s\n%s\n%s\n%s\n' "$BEGIN" "results/**/*.pt" "results/**/*.png" \
-        "results/**/*.pdf" "$END" >>"$EXCLUDE"
+      list=$(mktemp)
+      bulky >"$list"
+      { echo "$BEGIN"; echo "# head $(git rev-parse HEAD)"
+        tr '\0' '\n' <"$list" | sed 's/^/\//'; echo "$END"; } >>"$EXCLUDE"
+      xargs -0 -r git rm -q --cached -- <"$list"
+      rm -f "$list"
+      if [ ! -e "$HOOK" ]; then
+        printf '#!/bin/sh\n# %s\necho "the tree is packed for a GPU call: run bash %s restore" >&2\nexit 1\n' \
+          "$MARK" "experiments/gpu/device.sh" >"$HOOK"
+        chmod +x "$HOOK"
+      fi
     fi
-    git rm -r -q --cached --ignore-unmatch -- "${BULKY[@]}"
-    mib=$(size)
-    data=$(du -sm .device/data | cut -f1)
-    echo "packed: $mib MiB of tree (data under .device/data: $data MiB; name .device/data in the"
-    echo "call's carry) -- run 'bash experiments/gpu/device.sh restore' after the call"
+    echo "packed: $(size) MiB of tree; data under .device/data: $(du -sm .device/data | cut -f1)" \
+      "MiB (name .device/data in the call's carry; the sum must stay under 64 MiB)"
+    echo "after the call: bash experiments/gpu/device.sh unpack FILES_AT, then ... restore"
     ;;
   unpack)
     dir=${2:?usage: device.sh unpack DIR (the folder holding outputs.tgz.partNN)}
-    cat "$dir"/outputs.tgz.part* | tar -xzf - -C .
+    if ! cat "$dir"/outputs.tgz.part* | tar -xzf - -C .; then
+      echo "device.sh: the parts end early (more came out than a call returns); what was" \
+        "complete is unpacked" >&2
+    fi
     echo "unpacked into $(pwd):"
-    cat "$dir"/outputs.tgz.part* | tar -tzf - | cut -d/ -f1-4 | sort -u | head -20
+    cat "$dir"/outputs.tgz.part* | tar -tzf - 2>/dev/null | cut -d/ -f1-4 | sort -u | head -20
     ;;
   restore) restore ;;
   size) echo "$(size) MiB would travel now" ;;

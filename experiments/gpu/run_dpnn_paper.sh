@@ -29,6 +29,7 @@ run_or_resume() {  # run_dir, then the arguments of a fresh run
   fi
 }
 mkdir -p "$RUNS"
+pack_on_exit "$RUNS"
 run_or_resume $IS --epochs "${IS_EPOCHS:-2}"
 if [ -f $IS/summary.json ] && [ ! -f $RUNS/direct.csv ]; then
   run_budgeted "${PD[@]}" evaluate $IS --errors shift_std=0.5 --errors distance_std=0.02 \
@@ -45,5 +46,4 @@ for r in $IS $RUNS/pat-s0 $RUNS/dat-s0; do
 print(sys.argv[1], d['method'], 'physical test', round(d['physical_test_acc'], 4), \
 'wall', d['wall_s'], 's')" $r/summary.json
 done
-[ -f $RUNS/direct.csv ] && cat $RUNS/direct.csv
-pack_outputs "$RUNS"
+if [ -f $RUNS/direct.csv ]; then cat $RUNS/direct.csv; fi

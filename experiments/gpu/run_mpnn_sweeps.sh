@@ -8,9 +8,9 @@
 # Usage (repository root): bash experiments/gpu/run_mpnn_sweeps.sh [JOBS]   (see README.md here)
 source "$(dirname "$0")/lib.sh"
 JOBS=${1:-12}
+pack_on_exit results/mpnn/sweeps
 for spec in ${SPECS:-mpnn-individual mpnn-joint mpnn-variants}; do
   run_budgeted "${PD[@]}" reproduce $spec --seeds 3 --jobs "$JOBS" --ensemble \
     --set train.device=${DEV:-cuda} --set train.eval_batch_size=10000 \
     --out results/mpnn/sweeps --report-dir .device/report --quiet ${EXTRA:-}
 done
-pack_outputs results/mpnn/sweeps

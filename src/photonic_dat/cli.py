@@ -134,7 +134,10 @@ def cmd_export_data(args: argparse.Namespace) -> int:
         name = canonical_name(args.dataset)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    files = export_idx(name, Path(args.dir), data_dir=args.data_dir)
+    try:
+        files = export_idx(name, Path(args.dir), data_dir=args.data_dir)
+    except (NotADirectoryError, FileExistsError, PermissionError) as exc:
+        raise UserError(f"cannot write into {args.dir}: {exc}") from exc
     print(f"{name}: {len(files)} IDX files in {Path(args.dir)} "
           f"(load them elsewhere with --data-dir {args.dir})")
     return 0
@@ -373,8 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photonic-dat: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("photonic-dat: interrupted; resume with `photonic-dat train --resume RUN_DIR`",
-              file=sys.stderr)
+        how = ("rerun the same command to resume" if args.func is cmd_reproduce
+               else "resume with `photonic-dat train --resume RUN_DIR`")
+        print(f"photonic-dat: interrupted; {how}", file=sys.stderr)
         return 130
 
 

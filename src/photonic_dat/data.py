@@ -195,21 +195,29 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray, magic: int | None
 
     Args:
         path: file to write.
-        array: values 0..255, any shape with at least one dimension.
+        array: integers 0..255, any shape with at least one dimension (else ValueError).
         magic: the header's magic number; default ``0x0800 | ndim`` (unsigned bytes), the
             value :func:`read_idx` expects.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
-    arr = np.ascontiguousarray(array, dtype=np.uint8)
+    values = np.asarray(array)
+    if values.dtype.kind not in "ub" and not (
+        values.dtype.kind == "i" and (values.size == 0 or (values.min() >= 0 and values.max() <= 255))
+    ):
+        raise ValueError(f"write_idx writes unsigned bytes: got {values.dtype} values outside "
+                         "0..255 or not integers")
+    arr = np.ascontiguousarray(values, dtype=np.uint8)
     if magic is None:
         magic = 0x0800 | arr.ndim
     header = int(magic).to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
     p = Path(path)
-    opener = gzip.open if p.name.endswith(".gz") else open
-    with opener(p, "wb") as fh:
-        fh.write(header + arr.tobytes())
+    if p.name.endswith(".gz"):  # mtime 0: the same data give the same file
+        with open(p, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+            fh.write(header + arr.tobytes())
+    else:
+        p.write_bytes(header + arr.tobytes())
     return p
 
 

@@ -490,19 +490,26 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # key[0]: as one ensemble
             futures = [pool.submit(_run_group, spec, g, epochs, root, key[0])
                        for key, g in groups.items()]
-            for job, rc in (r for fut in as_completed(futures) for r in fut.result()):
-                if rc is None:  # another process has it (or finished it meanwhile)
-                    busy.append(job)
-                elif rc == NO_SOURCE:
-                    failed.append(job)
-                    tqdm.write(f"failed: {job.run_dir}: the run it starts from, "
-                               f"{source_run(spec, job, root)}, is not finished (train its "
-                               "method first, e.g. --only direct_deploy)")
-                elif rc != 0 or not job.done:
-                    failed.append(job)
-                    tqdm.write(f"failed: {job.run_dir} (exit {rc}; see "
-                               f"{job.run_dir / 'train.log'})")
-                bar.update(1)
+            try:
+                for job, rc in (r for fut in as_completed(futures) for r in fut.result()):
+                    if rc is None:  # another process has it (or finished it meanwhile)
+                        busy.append(job)
+                    elif rc == NO_SOURCE:
+                        failed.append(job)
+                        tqdm.write(f"failed: {job.run_dir}: the run it starts from, "
+                                   f"{source_run(spec, job, root)}, is not finished (train its "
+                                   "method first, e.g. --only direct_deploy)")
+                    elif rc != 0 or not job.done:
+                        failed.append(job)
+                        tqdm.write(f"failed: {job.run_dir} (exit {rc}; see "
+                                   f"{job.run_dir / 'train.log'})")
+                    bar.update(1)
+            except KeyboardInterrupt:
+                # Ctrl-C (or a time limit's SIGINT): no further point starts; the running ones
+                # got the signal too and stop at their last checkpoint
+                pool.shutdown(wait=False, cancel_futures=True)
+                bar.close()
+                raise
     for job in (j for j in todo if j.kind == "deploy"):
         if job.done:  # deployed by another process meanwhile
             busy.append(job)
