@@ -99,8 +99,9 @@ def test_export_writes_what_the_loader_reads_elsewhere(
         export_idx("mnist", tmp_path / "x", data_dir=tmp_path / "data")
     again = export_idx("fmnist", tmp_path / "again", data_dir=tmp_path / "src")
     assert [f.read_bytes() for f in again] == [f.read_bytes() for f in files]  # reproducible
-    for bad in (np.array([300]), np.array([-1]), np.array([1.5])):
-        with pytest.raises(ValueError, match="unsigned bytes"):
+    for bad in (np.array([300]), np.array([-1]), np.array([1.5]), np.array([300], np.uint16),
+                np.array(7)):
+        with pytest.raises(ValueError, match="write_idx"):
             write_idx(tmp_path / "bad", bad)
 
 

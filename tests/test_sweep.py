@@ -272,6 +272,25 @@ def test_an_interrupted_sweep_starts_no_further_point(tiny_spec, tmp_path, monke
     assert 1 <= len(started) <= 2
 
 
+def test_a_training_ended_by_sigint_stops_the_sweep(tiny_spec, tmp_path, monkeypatch):
+    import photonic_dat.sweep as sweep
+
+    started = []
+
+    def fake_group(spec, group, epochs, root, together):
+        started.append(group[0].run_dir)
+        return [(job, 130) for job in group]  # its training process got the SIGINT
+
+    monkeypatch.setattr(sweep, "_run_group", fake_group)
+    with pytest.raises(KeyboardInterrupt, match="5 point"):
+        sweep.run_sweep(load_spec(tiny_spec), tmp_path, seeds=6, jobs=1, progress=False)
+    assert len(started) == 1
+    # the next sweep starts afresh
+    monkeypatch.setattr(sweep, "_run_group", lambda *a: [(job, 0) for job in a[1]])
+    assert sweep.run_sweep(load_spec(tiny_spec), tmp_path, seeds=1, jobs=1, progress=False,
+                           only=["direct_deploy"])["failed"] == 3  # the fake trains nothing
+
+
 def test_a_point_whose_source_is_missing_says_so(tiny_spec, tmp_path, capsys):
     spec = tiny_spec.read_text().replace("pat: {train.method: pat}",
                                          'pat: {train.method: pat, train.init_from: "@direct_deploy"}')

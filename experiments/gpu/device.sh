@@ -8,11 +8,11 @@
 #
 #   bash experiments/gpu/device.sh pack [DATASET...]   # before the call (default: mnist)
 #   bash experiments/gpu/device.sh unpack DIR          # after it: the returned outputs.tgz.partNN
-#   bash experiments/gpu/device.sh restore             # after it: index and ignores as before
+#   bash experiments/gpu/device.sh restore [--force]   # after it: index and ignores as before
 #   bash experiments/gpu/device.sh size                # MiB that a call would send now
 #
 # Between pack and restore a pre-commit hook refuses commits (the index then lacks ~1,600
-# files); restore before committing.
+# files; pack refuses where another pre-commit hook exists); restore before committing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EXCLUDE=$(git rev-parse --git-path info/exclude)
@@ -50,12 +50,18 @@ bulky() {  # tracked results files a call can do without, NUL-separated
       done
 }
 
-restore() {
+listed() {  # the files the exclude block lists, NUL-separated
+  awk -v b="$BEGIN" -v e="$END" '$0 == b {on = 1; next} $0 == e {on = 0} on && /^\// \
+    {printf "%s%c", substr($0, 2), 0}' "$EXCLUDE"
+}
+
+restore() {  # [--force]
   if grep -qF "$BEGIN" "$EXCLUDE" 2>/dev/null; then
     head=$(sed -n "s/^# head \([0-9a-f]*\)$/\1/p" "$EXCLUDE" | head -1)
-    if [ -n "$head" ] && [ "$head" != "$(git rev-parse HEAD)" ]; then
-      echo "device.sh: HEAD moved since pack ($head -> $(git rev-parse HEAD)); restore the" \
-        "index by hand: git reset -q $head -- results" >&2
+    if [ -n "$head" ] && [ "$head" != "$(git rev-parse HEAD)" ] && [ "${1:-}" != --force ]; then
+      echo "device.sh: HEAD moved since pack ($head -> $(git rev-parse HEAD)); if that commit" \
+        "deleted the packed files, revert it (git revert / git reset), then run" \
+        "'device.sh restore --force'" >&2
       exit 1
     fi
     awk -v b="$BEGIN" -v e="$END" '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' \
@@ -70,23 +76,26 @@ case "${1:-}" in
   pack)
     shift
     datasets=("${@:-mnist}")
+    if [ -e "$HOOK" ] && ! grep -qF "$MARK" "$HOOK"; then
+      echo "device.sh: $HOOK exists, so no guard against committing while packed can be put" \
+        "there; move it aside for the call" >&2
+      exit 1
+    fi
     mkdir -p .device/data "$(dirname "$EXCLUDE")" "$(dirname "$HOOK")"
     for name in "${datasets[@]}"; do
       PYTHONPATH=src "$PY" -m photonic_dat export-data "$name" ".device/data/$name"
     done
-    if ! grep -qF "$BEGIN" "$EXCLUDE"; then
+    printf '#!/bin/sh\n# %s\necho "the tree is packed for a GPU call: run bash %s restore" >&2\nexit 1\n' \
+      "$MARK" "experiments/gpu/device.sh" >"$HOOK"
+    chmod +x "$HOOK"
+    if ! grep -qF "$BEGIN" "$EXCLUDE" 2>/dev/null; then  # a second pack reuses the first's list
       list=$(mktemp)
       bulky >"$list"
       { echo "$BEGIN"; echo "# head $(git rev-parse HEAD)"
         tr '\0' '\n' <"$list" | sed 's/^/\//'; echo "$END"; } >>"$EXCLUDE"
-      xargs -0 -r git rm -q --cached -- <"$list"
       rm -f "$list"
-      if [ ! -e "$HOOK" ]; then
-        printf '#!/bin/sh\n# %s\necho "the tree is packed for a GPU call: run bash %s restore" >&2\nexit 1\n' \
-          "$MARK" "experiments/gpu/device.sh" >"$HOOK"
-        chmod +x "$HOOK"
-      fi
     fi
+    listed | xargs -0 -r git rm -q --cached --ignore-unmatch --
     echo "packed: $(size) MiB of tree; data under .device/data: $(du -sm .device/data | cut -f1)" \
       "MiB (name .device/data in the call's carry; the sum must stay under 64 MiB)"
     echo "after the call: bash experiments/gpu/device.sh unpack FILES_AT, then ... restore"
@@ -100,7 +109,7 @@ case "${1:-}" in
     echo "unpacked into $(pwd):"
     cat "$dir"/outputs.tgz.part* | tar -tzf - 2>/dev/null | cut -d/ -f1-4 | sort -u | head -20
     ;;
-  restore) restore ;;
+  restore) restore "${2:-}" ;;
   size) echo "$(size) MiB would travel now" ;;
   *) echo "usage: device.sh pack [DATASET...] | unpack DIR | restore | size" >&2; exit 2 ;;
 esac

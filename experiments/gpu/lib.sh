@@ -50,12 +50,13 @@ pack_outputs() {  # FOLDER...: files written under them since the start -> $OUT/
   list=$(mktemp)
   # small files (summaries, metrics, configs) first, so that a stream cut at the return limit
   # still holds them; symbolic links to run folders are followed
-  find -L "$@" -type f -newer "$STAMP" ! -name sweep.lock ! -name '*.tmp' \
+  find -L "$@" -type f -newer "$STAMP" ! -name sweep.lock ! -name '*.tmp' ! -name '*.pt.prev' \
     -printf '%s %p\n' 2>/dev/null | sort -n | cut -d' ' -f2- >"$list" || true
   mib=$(find -L "$@" -type f -newer "$STAMP" -printf '%s\n' 2>/dev/null \
-    | awk '{s += $1} END {printf "%d", s / 1048576}')
+    | awk '{s += $1} END {printf "%d", s / 1048576}') || true
   echo "packing $(wc -l <"$list") files ($mib MiB before compression) into $out"
-  tar -czf - -T "$list" | split -b 15M -d - "$out/outputs.tgz.part"
+  tar -czf - -T "$list" | split -b 15M -d - "$out/outputs.tgz.part" \
+    || echo "WARNING: packing reported an error (a file changed or vanished while read?)" >&2
   rm -f "$list"
   if [ "$(find "$out" -name 'outputs.tgz.part*' | wc -l)" -gt 4 ]; then
     echo "WARNING: more than 4 parts (60 MiB); a call brings back 64 MiB: the last are lost" >&2

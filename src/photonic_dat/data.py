@@ -203,11 +203,13 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray, magic: int | None
         ``path`` as a :class:`~pathlib.Path`.
     """
     values = np.asarray(array)
-    if values.dtype.kind not in "ub" and not (
-        values.dtype.kind == "i" and (values.size == 0 or (values.min() >= 0 and values.max() <= 255))
-    ):
-        raise ValueError(f"write_idx writes unsigned bytes: got {values.dtype} values outside "
-                         "0..255 or not integers")
+    if values.ndim == 0:
+        raise ValueError("write_idx needs an array with at least one dimension")
+    if values.dtype.kind not in "biu":
+        raise ValueError(f"write_idx writes unsigned bytes: got {values.dtype} values, not integers")
+    if values.size and values.dtype.kind != "b" and (values.min() < 0 or values.max() > 255):
+        raise ValueError(f"write_idx writes unsigned bytes: {values.dtype} values span "
+                         f"{values.min()}..{values.max()}, outside 0..255")
     arr = np.ascontiguousarray(values, dtype=np.uint8)
     if magic is None:
         magic = 0x0800 | arr.ndim

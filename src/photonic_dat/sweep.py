@@ -21,9 +21,11 @@ import functools
 import itertools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -335,6 +337,8 @@ def ensemble_command(spec: SweepSpec, jobs: list[Job], epochs: int | None,
 
 LOCK_NAME = "sweep.lock"
 NO_SOURCE = -1000  # _run_train's code for "the run this point starts from is missing"
+STOPPED = -1001  # not started: the sweep was interrupted
+_STOP = threading.Event()  # set once an interrupt reached the sweep or one of its trainings
 
 
 def claim(run_dir: Path) -> int | None:
@@ -459,6 +463,18 @@ def _run_deploy(spec: SweepSpec, job: Job) -> None:
     atomic_write_text(json.dumps(row, indent=2) + "\n", job.run_dir / "summary.json")
 
 
+def _run_group_unless_stopped(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path,
+                              ensemble: bool) -> list[tuple[Job, int | None]]:
+    """:func:`_run_group`, unless the sweep is stopping; a training that ended by SIGINT
+    (Ctrl-C, a time limit) stops the sweep: no further point starts."""
+    if _STOP.is_set():
+        return [(job, STOPPED) for job in jobs]
+    results = _run_group(spec, jobs, epochs, root, ensemble)
+    if any(rc in (130, -signal.SIGINT) for _, rc in results):
+        _STOP.set()
+    return results
+
+
 def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: int | None = None,
               epochs: int | None = None, jobs: int = 1, only: list[str] | None = None,
               progress: bool = True, ensemble: bool = False) -> dict[str, Any]:
@@ -478,6 +494,8 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
     trains = [j for j in todo if j.kind == "train"]
     failed: list[Job] = []
     busy: list[Job] = []
+    stopped: list[Job] = []
+    _STOP.clear()
     bar = tqdm(total=len(todo), desc=f"{spec.name}", disable=not progress)
     # in-silico trainings first: they are the deployment sources and the init_from sources
     for phase in (True, False):
@@ -488,11 +506,13 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
             key = (True, j.dataset, j.variant, j.errors, j.draw) if together else (False, j.run_dir)
             groups.setdefault(key, []).append(j)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # key[0]: as one ensemble
-            futures = [pool.submit(_run_group, spec, g, epochs, root, key[0])
-                       for key, g in groups.items()]
             try:
+                futures = [pool.submit(_run_group_unless_stopped, spec, g, epochs, root, key[0])
+                           for key, g in groups.items()]
                 for job, rc in (r for fut in as_completed(futures) for r in fut.result()):
-                    if rc is None:  # another process has it (or finished it meanwhile)
+                    if rc == STOPPED:
+                        stopped.append(job)
+                    elif rc is None:  # another process has it (or finished it meanwhile)
                         busy.append(job)
                     elif rc == NO_SOURCE:
                         failed.append(job)
@@ -507,9 +527,13 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
             except KeyboardInterrupt:
                 # Ctrl-C (or a time limit's SIGINT): no further point starts; the running ones
                 # got the signal too and stop at their last checkpoint
+                _STOP.set()
                 pool.shutdown(wait=False, cancel_futures=True)
                 bar.close()
                 raise
+        if stopped:
+            bar.close()
+            raise KeyboardInterrupt(f"{len(stopped)} point(s) not started")
     for job in (j for j in todo if j.kind == "deploy"):
         if job.done:  # deployed by another process meanwhile
             busy.append(job)
