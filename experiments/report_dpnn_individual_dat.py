@@ -4,8 +4,8 @@ Reads ``results/dpnn/individual.csv`` (``photonic-dat reproduce dpnn-individual 
 --out results/dpnn/sweeps --report-dir results/dpnn``) and each PAT run's ``metrics.csv``, and
 prints a Markdown table: physical test accuracy of direct deployment, noise-aware training,
 PAT (3 epochs, 165k queries) and DAT (1 epoch without warm-up, 55k queries), plus the physical
-*validation* accuracy of PAT and of DAT after their first epoch (55k queries each: the equal-
-budget comparison; PAT's test accuracy after one epoch is not recorded).
+*validation* accuracy of PAT and of both DAT methods after their first epoch (55k queries each:
+the equal-budget comparison; PAT's test accuracy after one epoch is not recorded).
 
     python experiments/report_dpnn_individual_dat.py > results/dpnn/individual_dat.md
 
@@ -33,7 +33,7 @@ LABELS = {"shift_std": "lateral shift (px)", "distance_std": "gap distance error
           "response_gamma": "response distortion gamma", "quant_levels": "phase levels",
           "gain_std": "detector gain std"}
 HEADER = ("| error | magnitude | direct | noise-aware | PAT (165k) | DAT w/o IS (55k) "
-          "| DAT w/ IS (55k) | PAT / DAT w/ IS validation after 55k |")
+          "| DAT w/ IS (55k) | PAT / DAT w/o IS / DAT w/ IS validation after 55k |")
 
 
 def first_epoch_val(run_dir: str) -> str:
@@ -57,7 +57,7 @@ def table(readable: bool = False) -> list[str]:
             continue
         acc = {m: f"{float(runs[m]['physical_test_acc']):.3f}" for m in METHODS if m in runs}
         cells = {m: acc.get(m, "-") for m in METHODS}
-        val = [first_epoch_val(runs[m]["run_dir"]) if m in runs else "-" for m in ("pat", "dat_is")]
+        val = [first_epoch_val(runs[m]["run_dir"]) if m in runs else "-" for m in IN_THE_LOOP]
         error = key
         if readable:
             best = max(acc[m] for m in IN_THE_LOOP if m in acc)
@@ -65,7 +65,7 @@ def table(readable: bool = False) -> list[str]:
             error = "" if key in named else LABELS[key]
             named.add(key)
         lines.append(f"| {error} | {value} | " + " | ".join(cells[m] for m in METHODS)
-                     + f" | {val[0]} / {val[1]} |")
+                     + f" | {' / '.join(val)} |")
     return lines
 
 
