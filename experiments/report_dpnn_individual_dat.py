@@ -42,14 +42,19 @@ def first_epoch_val(run_dir: str) -> str:
     return f"{float(epochs[0]['physical_val_acc']):.3f}" if epochs else ""
 
 
-def table(readable: bool = False) -> list[str]:
-    """The Markdown table, one row per setting where DAT ran; ``readable``: the report's form."""
+def settings() -> dict[tuple[str, str], dict[str, dict[str, str]]]:
+    """The CSV's single-error rows: (error key, magnitude) -> method -> row."""
     by_setting: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     for row in read_rows(CSV):
         nonzero = [(k, row[k]) for k in ERRORS if float(row[k] or 0) != 0]
-        if len(nonzero) != 1:
-            continue
-        by_setting.setdefault(nonzero[0], {})[row["variant"]] = row
+        if len(nonzero) == 1:
+            by_setting.setdefault(nonzero[0], {})[row["variant"]] = row
+    return by_setting
+
+
+def table(by_setting: dict[tuple[str, str], dict[str, dict[str, str]]],
+          readable: bool = False) -> list[str]:
+    """The Markdown table, one row per setting where DAT ran; ``readable``: the report's form."""
     lines = [HEADER, "|---|---|---|---|---|---|---|---|"]
     named = set()
     for (key, value), runs in by_setting.items():
@@ -86,9 +91,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", type=Path, help="also rewrite this report's copy of the table")
     args = parser.parse_args()
-    print("\n".join(table()))
+    by_setting = settings()
+    print("\n".join(table(by_setting)))
     if args.into:
-        replace_table(args.into, table(readable=True))
+        replace_table(args.into, table(by_setting, readable=True))
 
 
 if __name__ == "__main__":
