@@ -18,6 +18,7 @@ DAT w/o IS, DAT w/ IS) in bold.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ HEADER = ("| error | magnitude | direct | noise-aware | PAT (165k) | DAT w/o IS 
           "| DAT w/ IS (55k) | PAT / DAT w/o IS / DAT w/ IS validation after 55k |")
 
 
+@functools.cache  # both tables of one call read the same runs
 def first_epoch_val(run_dir: str) -> str:
     path = Path(run_dir) / "metrics.csv"
     epochs = read_rows(path) if path.exists() else []
@@ -45,6 +47,9 @@ def first_epoch_val(run_dir: str) -> str:
 def settings() -> dict[tuple[str, str], dict[str, dict[str, str]]]:
     """The CSV's single-error rows: (error key, magnitude) -> method -> row."""
     by_setting: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+    if not CSV.exists():
+        sys.exit(f"error: {CSV} not found; run `photonic-dat reproduce dpnn-individual "
+                 "--report-only --out results/dpnn/sweeps --report-dir results/dpnn` first")
     for row in read_rows(CSV):
         nonzero = [(k, row[k]) for k in ERRORS if float(row[k] or 0) != 0]
         if len(nonzero) == 1:
