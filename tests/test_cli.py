@@ -66,6 +66,17 @@ def test_user_mistakes_end_in_one_line(argv, match, capsys):
     assert "\n" not in err
 
 
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_gpu_device_on_a_machine_without_one_ends_in_one_line(trained_run, capsys):
+    assert main(["train", "mpnn-mnist", "--set", "train.device=cuda", *TINY]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert main(["evaluate", str(trained_run), "--device", "cuda:1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no CUDA device" in err and "--device cpu" in err and "\n" not in err
+    assert main(["evaluate", str(trained_run), "--device", "tpu", "--quiet"]) == 2
+    assert "not allowed" in capsys.readouterr().err
+
 def test_evaluate_rejects_bad_error_keys(trained_run, capsys):
     assert main(["evaluate", str(trained_run), "--sweep", "phase=0.1"]) == 2
     assert "unknown error key 'errors.phase'" in capsys.readouterr().err

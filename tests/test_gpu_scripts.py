@@ -64,3 +64,20 @@ def test_outputs_written_since_the_start_are_packed(tmp_path):
         names = {Path(n).relative_to(runs.relative_to("/")).as_posix() for n in tar.getnames()}
     assert names == {"done/summary.json", "done/selected.pt", "done/checkpoint.pt",
                      "cut/checkpoint.pt"}
+
+
+def test_finished_checkpoints_can_stay_behind(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    body = f"""
+        sleep 1.1
+        mkdir -p {runs}/done {runs}/cut
+        echo 1 > {runs}/done/summary.json; echo w > {runs}/done/checkpoint.pt
+        echo s > {runs}/done/selected.pt; echo c > {runs}/cut/checkpoint.pt
+        pack_outputs {runs}
+    """
+    proc = _bash(body, tmp_path, OUT=str(out), KEEP_FINISHED_CHECKPOINTS="0")
+    assert proc.returncode == 0, proc.stderr
+    assert "packing 3 files" in proc.stdout
+    with tarfile.open(out / "outputs.tgz.part00") as tar:
+        names = {Path(n).relative_to(runs.relative_to("/")).as_posix() for n in tar.getnames()}
+    assert names == {"done/summary.json", "done/selected.pt", "cut/checkpoint.pt"}

@@ -71,6 +71,23 @@ def test_same_seed_and_draw_meet_the_same_system(tiny_spec, tmp_path):
     assert "train.device=cuda" in cmd
 
 
+
+def test_a_resumed_point_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
+    """A point interrupted on a GPU machine (train.device=cuda in its config.yaml) resumes on
+    the device this sweep gives, the preset's (cpu) when it gives none."""
+    spec = load_spec(tiny_spec)
+    job = [j for j in plan(spec, tmp_path) if j.variant == "pat"][0]
+    job.run_dir.mkdir(parents=True)
+    (job.run_dir / "config.yaml").write_text("train: {device: cuda}\n")
+    (job.run_dir / "checkpoint.pt").write_bytes(b"")
+    cmd = train_command(spec, job, None, tmp_path)
+    assert cmd[cmd.index("--resume") + 1] == str(job.run_dir)
+    assert "train.device=cpu" in cmd and "train.threads=1" in cmd
+    assert not any(c.startswith("train.epochs") for c in cmd)  # the stored config decides
+    spec.overrides["train.device"] = "cuda"
+    cmd = train_command(spec, job, None, tmp_path)
+    assert "train.device=cuda" in cmd and "train.device=cpu" not in cmd
+
 def test_bad_specs_and_arguments_end_in_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\npresets: {}\ndatasets: [mnist]\nerrors: []\nmethods: {}\nfoo: 1\n")

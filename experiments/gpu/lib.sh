@@ -50,10 +50,16 @@ pack_outputs() {  # FOLDER...: files written under them since the start -> $OUT/
   list=$(mktemp)
   # small files (summaries, metrics, configs) first, so that a stream cut at the return limit
   # still holds them; symbolic links to run folders are followed
+  # KEEP_FINISHED_CHECKPOINTS=0: not the checkpoint.pt of a finished run (summary.json beside
+  # it; selected.pt, the network a run is deployed with, still comes back), for many runs
   find -L "$@" -type f -newer "$STAMP" ! -name sweep.lock ! -name '*.tmp' ! -name '*.pt.prev' \
-    -printf '%s %p\n' 2>/dev/null | sort -n | cut -d' ' -f2- >"$list" || true
-  mib=$(find -L "$@" -type f -newer "$STAMP" -printf '%s\n' 2>/dev/null \
-    | awk '{s += $1} END {printf "%d", s / 1048576}') || true
+    -printf '%s %p\n' 2>/dev/null | sort -n | while read -r bytes f; do
+      if [ "${KEEP_FINISHED_CHECKPOINTS:-1}" = 0 ] && [ "$(basename "$f")" = checkpoint.pt ] \
+        && [ -f "$(dirname "$f")/summary.json" ]; then continue; fi
+      echo "$bytes $f"
+    done >"$list" || true
+  mib=$(awk '{s += $1} END {printf "%d", s / 1048576}' "$list")
+  sed -i 's/^[0-9]* //' "$list"
   echo "packing $(wc -l <"$list") files ($mib MiB before compression) into $out"
   tar -czf - -T "$list" | split -b 15M -d - "$out/outputs.tgz.part" \
     || echo "WARNING: packing reported an error (a file changed or vanished while read?)" >&2

@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-results/dpnn/paper}
 DEV=${DEV:-cuda}
-SET=(--set train.device=$DEV --set train.checkpoint_every=100)
+SET=(--set train.device=$DEV --set train.checkpoint_every=100 --set train.threads=${THREADS:-4})
 [ -n "${TRAIN_SUBSET:-}" ] && SET+=(--set dataset.train_subset=$TRAIN_SUBSET)
 # shellcheck disable=SC2206
 SET+=(${EXTRA:-})
@@ -33,7 +33,8 @@ pack_on_exit "$RUNS"
 run_or_resume $IS --epochs "${IS_EPOCHS:-2}"
 if [ -f $IS/summary.json ] && [ ! -f $RUNS/direct.csv ]; then
   run_budgeted "${PD[@]}" evaluate $IS --errors shift_std=0.5 --errors distance_std=0.02 \
-    --errors fab_phase_std=0.3 --errors fab_corr_length=2 --csv $RUNS/direct.csv --quiet
+    --errors fab_phase_std=0.3 --errors fab_corr_length=2 --csv $RUNS/direct.csv --quiet \
+    --device $DEV
 fi
 if [ -f $IS/summary.json ]; then
   HIL=(--epochs "${HIL_EPOCHS:-1}" --set train.init_from=$IS "${ERR[@]}")

@@ -100,6 +100,7 @@ def _plot_quietly(run_dir: str) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .config import usable_device
     from .summary import flatten, write_rows
     from .training.deploy import deploy, expand_sweep
 
@@ -108,7 +109,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.draws < 1:
         raise UserError(f"--draws {args.draws} must be >= 1")
     rows = deploy(args.run_dir, expand_sweep(base, sweeps), draws=args.draws,
-                  first_error_seed=args.error_seed, progress=not args.quiet)
+                  first_error_seed=args.error_seed, progress=not args.quiet,
+                  device=usable_device(args.device))
     flat = [flatten(r) for r in rows]
     for r in flat:
         errs = ", ".join(f"{k}={v:g}" for k, v in rows[flat.index(r)]["errors"].items() if v)
@@ -284,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--draws", type=int, default=1, help="error realisations per setting")
     e.add_argument("--error-seed", type=int, default=0, help="seed of the first realisation")
     e.add_argument("--csv", help="write one row per (setting, draw) to this CSV")
+    e.add_argument("--device", default="cpu", help="where to simulate: cpu (default), cuda, cuda:N")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_evaluate)
 

@@ -205,6 +205,21 @@ def _build(cls, data: Any, path: str):
     return cls(**kwargs)
 
 
+
+def usable_device(device: str) -> str:
+    """``device`` (cpu, cuda, cuda:N) when this machine has it, else a one-line ConfigError:
+    a run trained on a GPU keeps ``train.device=cuda`` in its config.yaml, and resuming or
+    evaluating it elsewhere needs ``--set train.device=cpu`` (or ``--device cpu``)."""
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ConfigError(f"device {device!r} is not allowed; allowed: cpu, cuda, cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r}: this machine has no CUDA device; run on the "
+                              "CPU with --set train.device=cpu (evaluate: --device cpu)")
+    return device
+
 def _check_choice(path: str, value: str, allowed) -> None:
     if value not in allowed:
         raise ConfigError(f"{path}={value!r} is not allowed; allowed: {', '.join(allowed)}")

@@ -304,10 +304,28 @@ def check_points(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Pat
                          "settings their own --out, or move the old points away")
 
 
+# where and how a point runs: a resumed point takes them from the sweep run now, not from its
+# stored config (a point interrupted on a GPU machine resumes on a CPU one)
+_PLACEMENT = ("train.device", "train.threads", "train.eval_batch_size", "dataset.data_dir")
+
+
+def placement_sets(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
+    """``--set`` arguments for :data:`_PLACEMENT` as this sweep gives them (the device: the
+    sweep's ``--set train.device``, else the preset's)."""
+    given = dict(item.split("=", 1) for item in point_overrides(spec, job, epochs, root))
+    given.setdefault("train.device", _preset_settings(spec.presets[job.dataset])["train"]["device"])
+    args = []
+    for key in _PLACEMENT:
+        if key in given:
+            args += ["--set", f"{key}={given[key]}"]
+    return args
+
+
 def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
     base = [sys.executable, "-m", "photonic_dat", "train"]
     if (job.run_dir / "checkpoint.pt").exists() and (job.run_dir / "config.yaml").exists():
-        return [*base, "--resume", str(job.run_dir), "--quiet", "--no-plot"]
+        return [*base, "--resume", str(job.run_dir), "--quiet", "--no-plot",
+                *placement_sets(spec, job, epochs, root)]
     args = []
     for item in point_overrides(spec, job, epochs, root):
         args += ["--set", item]
@@ -332,7 +350,8 @@ def ensemble_command(spec: SweepSpec, jobs: list[Job], epochs: int | None,
             atomic_write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False),
                               job.run_dir / "config.yaml")
     return [sys.executable, "-m", "photonic_dat", "train-ensemble",
-            *[str(j.run_dir) for j in jobs], "--group", str(group), "--quiet"]
+            *[str(j.run_dir) for j in jobs], "--group", str(group), "--quiet",
+            *placement_sets(spec, jobs[0], epochs, root)]
 
 
 LOCK_NAME = "sweep.lock"

@@ -187,6 +187,7 @@ def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
     """All figures of a finished run into RUN_DIR/figures; returns the PNG paths."""
     from .sepn import build_sepn
     from .summary import read_rows
+    from .training import checkpoint
     from .training.deploy import load_run
     from .training.evaluate import physical_predictions
     from .training.run import build_system, load_data, read_summary
@@ -208,7 +209,7 @@ def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
         paths.append(plot_mesh_phases(selected, out / "phases"))
     elif hasattr(selected, "masks"):
         paths.append(plot_mask_phases(selected, out / "phases"))
-    state = torch.load(run_dir / "selected.pt", weights_only=False)
+    state = checkpoint.load_weights(run_dir / "selected.pt")
     sepns = None
     if state.get("sepns"):
         d = cfg.dat

@@ -1,5 +1,6 @@
 """Runs that survive: kill-and-resume equality, checkpoint corruption, NaN guard."""
 
+import contextlib
 import csv
 import os
 import subprocess
@@ -79,6 +80,33 @@ def test_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path):
             warnings.simplefilter("ignore")
             checkpoint.load(path)
 
+
+
+@contextlib.contextmanager
+def _written_as_on_a_gpu():
+    """torch.save tags every CPU storage as cuda:0 meanwhile, as a GPU run's files are."""
+    import torch.serialization as ser
+
+    entry = (1, lambda s: "cuda:0" if s.device.type == "cpu" else None, lambda obj, loc: None)
+    ser._package_registry.append(entry)
+    ser._package_registry.sort(key=lambda e: e[0])
+    try:
+        yield
+    finally:
+        ser._package_registry.remove(entry)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_files_written_on_a_gpu_read_on_a_machine_without_one(tmp_path):
+    with _written_as_on_a_gpu():
+        checkpoint.save({"epoch": 1, "x": torch.ones(3)}, tmp_path / "checkpoint.pt")
+        torch.save({"model": {"w": torch.arange(4.0)}}, tmp_path / "selected.pt")
+    with pytest.raises(RuntimeError, match="CUDA"):  # what a plain torch.load does here
+        torch.load(tmp_path / "selected.pt", weights_only=False)
+    state = checkpoint.load(tmp_path / "checkpoint.pt")
+    assert state["x"].device.type == "cpu" and state["x"].tolist() == [1.0, 1.0, 1.0]
+    weights = checkpoint.load_weights(tmp_path / "selected.pt")
+    assert weights["model"]["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
 
 def test_nan_measurement_stops_and_restores_the_last_good_state(tmp_path, mnist_small):
     from photonic_dat.models.factory import build_model

@@ -1,5 +1,8 @@
 """Checkpoints that survive: atomic writes, a checksum, and the previous good one kept.
 
+Tensors are read onto the CPU whatever device wrote them, so a run trained on a GPU resumes or
+is evaluated on a machine without one.
+
 File format: one header line ``PDATCKPT1 <sha256 of payload>\\n`` followed by the torch.save
 payload. ``save`` writes to a temporary file, fsyncs and renames; the checkpoint it replaces is
 kept as ``<name>.prev``. ``load`` verifies the checksum and falls back to ``.prev`` (with a
@@ -49,7 +52,7 @@ def _read(path: Path) -> dict[str, Any]:
     data = path.read_bytes()
     if not data.startswith(MAGIC):
         try:  # a checkpoint of photonic-dat 0.1.0 (plain torch.save, no checksum)
-            legacy = torch.load(io.BytesIO(data), weights_only=False)
+            legacy = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
         except Exception:
             raise CheckpointError(f"{path} is not a photonic-dat checkpoint") from None
         if isinstance(legacy, dict) and "it" not in legacy and "epoch" in legacy:
@@ -61,7 +64,14 @@ def _read(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a photonic-dat checkpoint")
     if hashlib.sha256(payload).hexdigest().encode() != parts[1]:
         raise CheckpointError(f"{path} is corrupted or partial (checksum mismatch)")
-    return torch.load(io.BytesIO(payload), weights_only=False)
+    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
+
+
+def load_weights(path: Path) -> dict[str, Any]:
+    """A plain ``torch.save`` file of a run (``selected.pt``), its tensors on the CPU: a run
+    trained on a GPU reads on a machine without one (``load_state_dict`` copies the values to
+    wherever the receiving model lives)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm.auto import tqdm
 
 from ..config import RunConfig, from_dict
@@ -30,7 +29,7 @@ def load_run(run_dir: str | Path):
             )
     cfg = from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
     selected = build_model(cfg.model, seed=cfg.train.seed)
-    selected.load_state_dict(torch.load(run_dir / "selected.pt", weights_only=False)["model"])
+    selected.load_state_dict(checkpoint.load_weights(run_dir / "selected.pt")["model"])
     final = build_model(cfg.model, seed=cfg.train.seed)
     final.load_state_dict(checkpoint.load(run_dir / "checkpoint.pt")["model"])
     return cfg, selected, final
@@ -48,9 +47,12 @@ def expand_sweep(base: dict[str, float], sweeps: dict[str, list[float]]) -> list
 
 
 def deploy(run_dir: str | Path, error_sets: list[dict[str, float]], draws: int = 1,
-           first_error_seed: int = 0, progress: bool = True) -> list[dict[str, Any]]:
-    """Physical test accuracy of a run's selected and final networks on each (errors, draw)."""
+           first_error_seed: int = 0, progress: bool = True,
+           device: str = "cpu") -> list[dict[str, Any]]:
+    """Physical test accuracy of a run's selected and final networks on each (errors, draw),
+    simulated on ``device`` (wherever the run was trained)."""
     cfg, selected, final = load_run(run_dir)
+    selected, final = selected.to(device), final.to(device)
     summary = read_summary(run_dir)
     data = load_data(cfg)
     images, labels = data.test
@@ -63,7 +65,8 @@ def deploy(run_dir: str | Path, error_sets: list[dict[str, float]], draws: int =
         accs = {}
         for name, model in (("physical_test_acc", selected), ("physical_test_acc_final", final)):
             system = SimulatedSystem(model, spec, error_seed=seed)
-            pred = physical_predictions(model, system, images, cfg.train.eval_batch_size)
+            pred = physical_predictions(model, system, images, cfg.train.eval_batch_size,
+                                        device=device)
             accs[name] = accuracy(pred, labels)
         rows.append({
             "method": summary["method"], "dataset": summary["dataset"],

@@ -26,7 +26,7 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, RunConfig
+from ..config import ConfigError, RunConfig, usable_device
 from ..models.ensemble import (
     Member,
     member_module_state,
@@ -260,12 +260,12 @@ def train_ensemble(cfgs: list[RunConfig], run_dirs: list[str | Path], group_dir:
         d.mkdir(parents=True, exist_ok=True)
         atomic_write_text(yaml.safe_dump(c.to_dict(), sort_keys=False), d / "config.yaml")
     datas = [load_data(c) for c in cfgs]
-    device = cfg.train.device
+    device = usable_device(cfg.train.device)
     networks = []
     for c in cfgs:
         net = build_model(c.model, seed=c.train.seed)
         if c.train.init_from:
-            start = torch.load(Path(c.train.init_from) / "selected.pt", weights_only=False)
+            start = checkpoint.load_weights(Path(c.train.init_from) / "selected.pt")
             net.load_state_dict(start["model"])
         networks.append(net.to(device))
     members = [Member(c.train.seed, c.system.error_seed) for c in cfgs]

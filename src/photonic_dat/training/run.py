@@ -10,7 +10,7 @@ from typing import Any
 import torch
 import yaml
 
-from ..config import RunConfig
+from ..config import RunConfig, usable_device
 from ..data import load_dataset
 from ..models.ensemble import error_seeds
 from ..models.factory import build_model
@@ -59,18 +59,18 @@ def build_system(cfg: RunConfig, model) -> SimulatedSystem:
 def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = False,
           progress: bool = True, data=None) -> dict[str, Any]:
     """Train according to ``cfg``; returns the run summary (also written to summary.json)."""
+    device = usable_device(cfg.train.device)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    distributed.init_from_env(cfg.train.device)
+    distributed.init_from_env(device)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     if distributed.is_main():  # on resume too: --set overrides change the resolved config
         atomic_write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), run_dir / "config.yaml")
     data = data if data is not None else load_data(cfg)
-    device = cfg.train.device
     model = build_model(cfg.model, seed=cfg.train.seed).to(device)
     if cfg.train.init_from:
-        start = torch.load(Path(cfg.train.init_from) / "selected.pt", weights_only=False)
+        start = checkpoint.load_weights(Path(cfg.train.init_from) / "selected.pt")
         model.load_state_dict(start["model"])
     system = build_system(cfg, model)
     torch.manual_seed(cfg.train.seed)
