@@ -12,8 +12,7 @@ import pytest
 GPU = Path(__file__).resolve().parents[1] / "experiments" / "gpu"
 
 
-@pytest.mark.parametrize("script", ["lib.sh", "device.sh", "run_dpnn_paper.sh",
-                                    "run_mpnn_sweeps.sh"])
+@pytest.mark.parametrize("script", sorted(p.name for p in GPU.glob("*.sh")))
 def test_scripts_parse(script):
     assert subprocess.run(["bash", "-n", str(GPU / script)]).returncode == 0
 
