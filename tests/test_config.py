@@ -34,6 +34,7 @@ def test_overrides_are_typed():
     ("dataset.name=cifar", "dataset.name='cifar' is not allowed"),
     ("train.lr=0", "train.lr=0.0 must be > 0"),
     ("dat.internal_states=all", "dat.internal_states='all' is not allowed"),
+    ("train.device=tpu", "train.device=.tpu. is not allowed; allowed: cpu, cuda"),
     ("epochs", "must look like section.key=value"),
 ])
 def test_mistakes_end_in_one_line(override, match):

@@ -205,13 +205,16 @@ def _build(cls, data: Any, path: str):
     return cls(**kwargs)
 
 
+def _check_device(path: str, device: str) -> None:
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ConfigError(f"{path}={device!r} is not allowed; allowed: cpu, cuda, cuda:N")
+
 
 def usable_device(device: str) -> str:
     """``device`` (cpu, cuda, cuda:N) when this machine has it, else a one-line ConfigError:
     a run trained on a GPU keeps ``train.device=cuda`` in its config.yaml, and resuming or
     evaluating it elsewhere needs ``--set train.device=cpu`` (or ``--device cpu``)."""
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise ConfigError(f"device {device!r} is not allowed; allowed: cpu, cuda, cuda:N")
+    _check_device("device", device)
     if device.startswith("cuda"):
         import torch
 
@@ -219,6 +222,7 @@ def usable_device(device: str) -> str:
             raise ConfigError(f"device {device!r}: this machine has no CUDA device; run on the "
                               "CPU with --set train.device=cpu (evaluate: --device cpu)")
     return device
+
 
 def _check_choice(path: str, value: str, allowed) -> None:
     if value not in allowed:
@@ -328,8 +332,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise ConfigError(
             f"train.init_from={t.init_from!r} is not a finished run directory (no selected.pt)"
         )
-    if not (t.device == "cpu" or t.device.startswith("cuda")):
-        raise ConfigError(f"train.device={t.device!r} is not allowed; allowed: cpu, cuda, cuda:N")
+    _check_device("train.device", t.device)
     d = cfg.dat
     _check_choice("dat.sepn", d.sepn, ("unet", "resnet", "linear", "mesh"))
     if d.sepn == "mesh" and cfg.model.kind != "mesh":
