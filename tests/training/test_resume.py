@@ -2,6 +2,7 @@
 
 import contextlib
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -187,3 +188,18 @@ def test_rollback_returns_to_the_best_epoch_with_halved_learning_rates(tmp_path,
         from_dict({"train": {"rollback": -0.1}})
     with pytest.raises(ConfigError, match="train.rollback acts on the physical validation"):
         from_dict({"train": {"method": "insilico", "rollback": 0.02}})
+
+
+def test_a_run_whose_last_epoch_is_selected_meets_the_test_set_once(tmp_path):
+    """Selected and final network are one network: one physical pass over the test set, and
+    (read noise on) the same numbers for both."""
+    run = tmp_path / "run"
+    args = list(ARGS)
+    args[args.index("dat")] = "pat"
+    args[args.index("--epochs") + 1] = "1"
+    out = _cli([*args, "--set", "system.read_noise=0.1", "--out", str(run)])
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["selected_epoch"] == 1
+    assert summary["physical_test_acc"] == summary["physical_test_acc_final"]
+    assert summary["eval_queries"] == 100 + 100  # validation once, test once

@@ -348,13 +348,17 @@ class Trainer:
             "model_test_acc_final": self._model_acc(self.data.test),
             "physical_test_acc_final": self._physical_acc(self.data.test),
         }
-        final_state = copy.deepcopy(m.model.state_dict())
-        m.model.load_state_dict(self.best["model"])
-        selected = {
-            "model_test_acc": self._model_acc(self.data.test),
-            "physical_test_acc": self._physical_acc(self.data.test),
-        }
-        m.model.load_state_dict(final_state)
+        if self.best["epoch"] == self.epoch:  # the last epoch was selected: the same network
+            selected = {"model_test_acc": final["model_test_acc_final"],
+                        "physical_test_acc": final["physical_test_acc_final"]}
+        else:
+            final_state = copy.deepcopy(m.model.state_dict())
+            m.model.load_state_dict(self.best["model"])
+            selected = {
+                "model_test_acc": self._model_acc(self.data.test),
+                "physical_test_acc": self._physical_acc(self.data.test),
+            }
+            m.model.load_state_dict(final_state)
         summary = {
             **self.summary_base,
             **m.describe(),
