@@ -12,7 +12,9 @@
 source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-results/dpnn/paper}
 DEV=${DEV:-cuda}
-SET=(--set train.device=$DEV --set train.checkpoint_every=100 --set train.threads=${THREADS:-4})
+# where a run runs, also when it resumes (its config.yaml keeps the device it last ran on)
+PLACE=(--set train.device=$DEV --set train.threads=${THREADS:-4})
+SET=("${PLACE[@]}" --set train.checkpoint_every=100)
 [ -n "${TRAIN_SUBSET:-}" ] && SET+=(--set dataset.train_subset=$TRAIN_SUBSET)
 # shellcheck disable=SC2206
 SET+=(${EXTRA:-})
@@ -23,7 +25,7 @@ run_or_resume() {  # run_dir, then the arguments of a fresh run
   local run=$1; shift
   [ -f "$run/summary.json" ] && return 0
   if [ -f "$run/checkpoint.pt" ]; then
-    run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot
+    run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot "${PLACE[@]}"
   else
     run_budgeted "${PD[@]}" train dpnn-paper "$@" "${SET[@]}" --out "$run" --quiet --no-plot
   fi
