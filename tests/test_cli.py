@@ -66,7 +66,6 @@ def test_user_mistakes_end_in_one_line(argv, match, capsys):
     assert "\n" not in err
 
 
-
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_gpu_device_on_a_machine_without_one_ends_in_one_line(trained_run, capsys):
     assert main(["train", "mpnn-mnist", "--set", "train.device=cuda", *TINY]) == 2
@@ -76,6 +75,7 @@ def test_a_gpu_device_on_a_machine_without_one_ends_in_one_line(trained_run, cap
     assert "no CUDA device" in err and "--device cpu" in err and "\n" not in err
     assert main(["evaluate", str(trained_run), "--device", "tpu", "--quiet"]) == 2
     assert "not allowed" in capsys.readouterr().err
+
 
 def test_evaluate_rejects_bad_error_keys(trained_run, capsys):
     assert main(["evaluate", str(trained_run), "--sweep", "phase=0.1"]) == 2
@@ -133,3 +133,26 @@ def test_export_mzi_table_and_npz_round_trip(trained_run, tmp_path, capsys):
     assert "theta_power_mw" in header
     assert main(["export", str(trained_run), "--format", "slm-png", "--out", str(tmp_path)]) == 2
     assert "slm-png needs a model with 2-D phase masks" in capsys.readouterr().err
+
+
+def test_a_finished_run_without_its_last_checkpoint(trained_run, tmp_path):
+    """As a run comes back from a GPU loan without checkpoint.pt: it loads when its last epoch
+    was selected (final = selected) and says why not otherwise."""
+    import shutil
+
+    import torch
+
+    from photonic_dat.training.deploy import load_run
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "checkpoint.pt").unlink()
+    (run / "checkpoint.pt.prev").unlink(missing_ok=True)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "selected_epoch": 2, "epochs": 2}))
+    _, selected, final = load_run(run)
+    for a, b in zip(selected.parameters(), final.parameters(), strict=True):
+        assert torch.equal(a, b)
+    (run / "summary.json").write_text(json.dumps({**summary, "selected_epoch": 1, "epochs": 2}))
+    with pytest.raises(FileNotFoundError, match="has no checkpoint.pt"):
+        load_run(run)

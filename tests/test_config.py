@@ -35,12 +35,29 @@ def test_overrides_are_typed():
     ("train.lr=0", "train.lr=0.0 must be > 0"),
     ("dat.internal_states=all", "dat.internal_states='all' is not allowed"),
     ("train.device=tpu", "train.device=.tpu. is not allowed; allowed: cpu, cuda"),
+    ("train.device=cudax", "train.device=.cudax. is not allowed"),
     ("epochs", "must look like section.key=value"),
 ])
 def test_mistakes_end_in_one_line(override, match):
     with pytest.raises(ConfigError, match=match) as info:
         load_config("mpnn-mnist", [override])
     assert "\n" not in str(info.value)
+
+
+def test_a_device_the_machine_lacks_ends_in_one_line(monkeypatch):
+    import torch
+
+    from photonic_dat.config import usable_device
+
+    assert usable_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="no CUDA device; run on the CPU"):
+        usable_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert usable_device("cuda:0") == "cuda:0"
+    with pytest.raises(ConfigError, match="has CUDA devices 0-0"):
+        usable_device("cuda:1")
 
 
 def test_missing_file_and_unknown_preset(tmp_path):

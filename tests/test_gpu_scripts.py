@@ -80,3 +80,31 @@ def test_finished_checkpoints_can_stay_behind(tmp_path):
     with tarfile.open(out / "outputs.tgz.part00") as tar:
         names = {Path(n).relative_to(runs.relative_to("/")).as_posix() for n in tar.getnames()}
     assert names == {"done/summary.json", "done/selected.pt", "cut/checkpoint.pt"}
+
+
+def test_unpack_takes_every_folder_and_drops_checkpoints_older_than_a_summary(tmp_path):
+    repo, files = tmp_path / "repo", tmp_path / "files"
+    (repo / "experiments" / "gpu").mkdir(parents=True)
+    (repo / "experiments" / "gpu" / "device.sh").write_text((GPU / "device.sh").read_text())
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for d in ("runs/a", "runs/b"):  # here before the call: two unfinished runs
+        (repo / d).mkdir(parents=True)
+        (repo / d / "checkpoint.pt").write_text("old")
+    src = tmp_path / "src"  # what came back: a finished without, b unfinished with checkpoint
+    for rel, text in (("runs/a/summary.json", "{}"), ("runs/b/checkpoint.pt", "new"),
+                      ("paper/direct.csv", "x")):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    for folder, members in (("sweeps", ["runs/a/summary.json", "runs/b/checkpoint.pt"]),
+                            ("paper", ["paper/direct.csv"])):
+        (files / folder).mkdir(parents=True)
+        with tarfile.open(files / folder / "outputs.tgz.part00", "w:gz") as tar:
+            for m in members:
+                tar.add(src / m, arcname=m)
+    proc = subprocess.run(["bash", str(repo / "experiments" / "gpu" / "device.sh"), "unpack",
+                           str(files)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "runs/a/summary.json").exists() and not (repo / "runs/a/checkpoint.pt").exists()
+    assert (repo / "runs/b/checkpoint.pt").read_text() == "new"
+    assert (repo / "paper/direct.csv").read_text() == "x"
+    assert "removed runs/a/checkpoint.pt" in proc.stdout

@@ -71,7 +71,6 @@ def test_same_seed_and_draw_meet_the_same_system(tiny_spec, tmp_path):
     assert "train.device=cuda" in cmd
 
 
-
 def test_a_resumed_point_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
     """A point interrupted on a GPU machine (train.device=cuda in its config.yaml) resumes on
     the device this sweep gives, the preset's (cpu) when it gives none."""
@@ -83,10 +82,30 @@ def test_a_resumed_point_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
     cmd = train_command(spec, job, None, tmp_path)
     assert cmd[cmd.index("--resume") + 1] == str(job.run_dir)
     assert "train.device=cpu" in cmd and "train.threads=1" in cmd
+    assert "dataset.data_dir=null" in cmd and "train.eval_batch_size=2500" in cmd  # preset's
     assert not any(c.startswith("train.epochs") for c in cmd)  # the stored config decides
     spec.overrides["train.device"] = "cuda"
     cmd = train_command(spec, job, None, tmp_path)
     assert "train.device=cuda" in cmd and "train.device=cpu" not in cmd
+
+
+def test_a_resumed_ensemble_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
+    from photonic_dat.sweep import ensemble_command, group_dir
+
+    spec = load_spec(tiny_spec)
+    jobs = [j for j in plan(spec, tmp_path) if j.variant == "pat" and j.errors
+            and j.errors == plan(spec, tmp_path)[-1].errors]
+    group = group_dir(jobs)
+    group.mkdir(parents=True)
+    (group / "checkpoint.pt").write_bytes(b"")  # an ensemble stopped on a GPU machine
+    for job in jobs:
+        job.run_dir.mkdir(parents=True)
+        (job.run_dir / "config.yaml").write_text("train: {device: cuda}\n")
+    cmd = ensemble_command(spec, jobs, None, tmp_path)
+    assert cmd[3] == "train-ensemble" and "train.device=cpu" in cmd
+    assert all((j.run_dir / "config.yaml").read_text() == "train: {device: cuda}\n"
+               for j in jobs)  # a resumed ensemble keeps its members' configs
+
 
 def test_bad_specs_and_arguments_end_in_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"

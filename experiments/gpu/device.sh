@@ -7,7 +7,7 @@
 # direct_deploy/train-s*) and those of unfinished runs (no summary.json), a few MiB.
 #
 #   bash experiments/gpu/device.sh pack [DATASET...]   # before the call (default: mnist)
-#   bash experiments/gpu/device.sh unpack DIR          # after it: the returned outputs.tgz.partNN
+#   bash experiments/gpu/device.sh unpack DIR          # after it: every outputs.tgz.partNN in DIR
 #   bash experiments/gpu/device.sh restore [--force]   # after it: index and ignores as before
 #   bash experiments/gpu/device.sh size                # MiB that a call would send now
 #
@@ -101,13 +101,29 @@ case "${1:-}" in
     echo "after the call: bash experiments/gpu/device.sh unpack FILES_AT, then ... restore"
     ;;
   unpack)
-    dir=${2:?usage: device.sh unpack DIR (the folder holding outputs.tgz.partNN)}
-    if ! cat "$dir"/outputs.tgz.part* | tar -xzf - -C .; then
-      echo "device.sh: the parts end early (more came out than a call returns); what was" \
-        "complete is unpacked" >&2
-    fi
-    echo "unpacked into $(pwd):"
-    cat "$dir"/outputs.tgz.part* | tar -tzf - 2>/dev/null | cut -d/ -f1-4 | sort -u | head -20
+    dir=${2:?usage: device.sh unpack DIR (the folder the files of a call landed in)}
+    found=0
+    while IFS= read -r folder; do
+      found=1
+      names=$(mktemp)
+      if ! cat "$folder"/outputs.tgz.part* | tar -xzvf - -C . >"$names"; then
+        echo "device.sh: the parts in $folder end early (more came out than a call returns);" \
+          "what was complete is unpacked" >&2
+      fi
+      # a run that finished there and came back without its checkpoint.pt
+      # (KEEP_FINISHED_CHECKPOINTS=0) must not keep an older one from here beside its summary
+      { grep '/summary\.json$' "$names" || true; } | while IFS= read -r summary; do
+        d=$(dirname "$summary")
+        if ! grep -qxF "$d/checkpoint.pt" "$names" && [ -e "$d/checkpoint.pt" ]; then
+          rm -f "$d/checkpoint.pt" "$d/checkpoint.pt.prev"
+          echo "removed $d/checkpoint.pt: older than the summary that came back without it"
+        fi
+      done
+      echo "unpacked $folder into $(pwd):"
+      cut -d/ -f1-4 "$names" | sort -u | head -20
+      rm -f "$names"
+    done < <(find "$dir" -name 'outputs.tgz.part00' -printf '%h\n' | sort)
+    if [ "$found" = 0 ]; then echo "device.sh: no outputs.tgz.part00 under $dir" >&2; exit 1; fi
     ;;
   restore) restore "${2:-}" ;;
   size) echo "$(size) MiB would travel now" ;;

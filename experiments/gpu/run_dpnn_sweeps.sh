@@ -5,12 +5,13 @@
 # experiments/dpnn_individual_dat.yaml, DAT w/o IS and w/ IS). Both run side by side, JOBS
 # points each. Runs on a bare machine (lib.sh: no install, data from .device/data, a time
 # budget); points stopped by the budget keep their checkpoint and resume (on the GPU or on a
-# CPU: `reproduce` resumes a point where the sweep runs now). Finished points come back
-# without their checkpoint.pt (KEEP_FINISHED_CHECKPOINTS=0: many points, 64 MiB returned).
+# CPU: `reproduce` resumes a point where the sweep runs now). KEEP_FINISHED_CHECKPOINTS=0
+# leaves finished points' checkpoint.pt behind when many points would pass what a call returns
+# (device.sh unpack then drops an older one here; `load_run` uses selected.pt when the last
+# epoch was selected).
 # Usage (repository root): bash experiments/gpu/run_dpnn_sweeps.sh [JOBS]   (see README.md here)
 source "$(dirname "$0")/lib.sh"
 JOBS=${1:-6}
-export KEEP_FINISHED_CHECKPOINTS=${KEEP_FINISHED_CHECKPOINTS:-0}
 pack_on_exit results/dpnn/sweeps
 SET=(--set train.device="${DEV:-cuda}" --out results/dpnn/sweeps --report-dir .device/report
      --quiet)

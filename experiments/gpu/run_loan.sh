@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One GPU loan for issue 6, start to end: a smoke check of every code path the runs take (DAT
-# w/ and w/o IS, PAT and in-silico training of dpnn-cpu and dpnn-paper, deployment, all on the
-# GPU, a few iterations each, about 35 s; nothing else starts when one fails, so a second call
-# can follow a fix), then run_dpnn_paper.sh alone, then run_dpnn_sweeps.sh with what is left of
-# BUDGET_S (default 520 s, the smoke check included), each packing into its own folder of $OUT
-# ($OUT/paper, $OUT/sweeps). GPU use is logged every 15 s into $OUT/gpu.csv.
+# w/ and w/o IS of dpnn-cpu, DAT w/ IS, PAT and in-silico training of dpnn-paper, resuming and
+# deployment, all on the GPU, a few iterations each, about 35 s; nothing else starts when one
+# fails, so a second call can follow a fix), then run_dpnn_paper.sh alone, then
+# run_dpnn_sweeps.sh with what is left of BUDGET_S (default 520 s, the smoke check included),
+# each packing into its own folder of $OUT ($OUT/paper, $OUT/sweeps). GPU use is logged every
+# 15 s into $OUT/gpu.csv.
 # Usage (repository root, in a device call with timeout_s 600 and carry [".device/data"]):
 #   BUDGET_S=520 bash experiments/gpu/run_loan.sh [JOBS]   (JOBS per sweep, default 6)
+BUDGET_S=${BUDGET_S:-520}
 source "$(dirname "$0")/lib.sh"
 JOBS=${1:-6}
 DEV=${DEV:-cuda}
@@ -26,7 +28,7 @@ TINY=(--set train.device=$DEV --set dataset.train_subset=128 --set dataset.val_s
       --set errors.shift_std=0.5 --set errors.fab_phase_std=0.3 --set errors.distance_std=0.02)
 smoke() {  # NAME PRESET ARGS...: a tiny training on the GPU, its log in $SMOKE/NAME.log
   local name=$1 preset=$2; shift 2
-  timeout 240 "${PD[@]}" train "$preset" "$@" "${TINY[@]}" --out "$SMOKE/$name" \
+  timeout 240 "${PD[@]}" train "$preset" "${TINY[@]}" "$@" --out "$SMOKE/$name" \
     >"$SMOKE/$name.log" 2>&1
 }
 mkdir -p "$SMOKE"
@@ -41,6 +43,8 @@ smoke paper_dat dpnn-paper --method dat --set dat.internal_states=unitary \
   --set dat.warmup_epochs=0 --set train.batch_size=32 &
 pids+=($!)
 smoke paper_is dpnn-paper --method insilico &
+pids+=($!)
+smoke paper_pat dpnn-paper --method pat --set train.batch_size=32 &
 pids+=($!)
 failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=1; done
@@ -70,4 +74,8 @@ if [ "$(seconds_left)" -gt 60 ]; then
     >"$OUT/sweeps.log" 2>&1 || rc=$?
   tail -n 12 "$OUT/sweeps.log"
 fi
+n=$(find "$OUT" -type f | wc -l)
+mib=$(du -sm "$OUT" | cut -f1)
+echo "\$OUT holds $n files, $mib MiB (a call brings back 8 files, 64 MiB)"
+if [ "$n" -gt 8 ] || [ "$mib" -gt 63 ]; then echo "WARNING: more than a call brings back" >&2; fi
 exit $rc

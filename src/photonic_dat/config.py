@@ -206,7 +206,8 @@ def _build(cls, data: Any, path: str):
 
 
 def _check_device(path: str, device: str) -> None:
-    if not (device == "cpu" or device.startswith("cuda")):
+    name, _, index = device.partition(":")
+    if not (device in ("cpu", "cuda") or (name == "cuda" and index.isdigit())):
         raise ConfigError(f"{path}={device!r} is not allowed; allowed: cpu, cuda, cuda:N")
 
 
@@ -221,6 +222,10 @@ def usable_device(device: str) -> str:
         if not torch.cuda.is_available():
             raise ConfigError(f"device {device!r}: this machine has no CUDA device; run on the "
                               "CPU with --set train.device=cpu (evaluate: --device cpu)")
+        index = device.partition(":")[2]
+        if index and int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"device {device!r}: this machine has CUDA devices "
+                              f"0-{torch.cuda.device_count() - 1}")
     return device
 
 

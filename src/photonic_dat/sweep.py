@@ -304,20 +304,27 @@ def check_points(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Pat
                          "settings their own --out, or move the old points away")
 
 
-# where and how a point runs: a resumed point takes them from the sweep run now, not from its
-# stored config (a point interrupted on a GPU machine resumes on a CPU one)
+# where and how a point runs (settings that change nothing it computes): a resumed point takes
+# them from the sweep run now, not from its stored config (a point interrupted on a GPU machine
+# resumes on a CPU one)
 _PLACEMENT = ("train.device", "train.threads", "train.eval_batch_size", "dataset.data_dir")
+assert set(_PLACEMENT) <= _UNCHECKED
 
 
 def placement_sets(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
-    """``--set`` arguments for :data:`_PLACEMENT` as this sweep gives them (the device: the
-    sweep's ``--set train.device``, else the preset's)."""
+    """``--set`` arguments for :data:`_PLACEMENT` as this sweep gives them, else as the
+    point's preset has them."""
     given = dict(item.split("=", 1) for item in point_overrides(spec, job, epochs, root))
-    given.setdefault("train.device", _preset_settings(spec.presets[job.dataset])["train"]["device"])
+    preset = _preset_settings(spec.presets[job.dataset])
     args = []
     for key in _PLACEMENT:
+        section, _, name = key.partition(".")
         if key in given:
-            args += ["--set", f"{key}={given[key]}"]
+            value = given[key]
+        else:
+            value = preset[section].get(name)
+            value = value if isinstance(value, str) else json.dumps(value)  # None -> null
+        args += ["--set", f"{key}={value}"]
     return args
 
 

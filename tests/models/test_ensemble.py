@@ -86,3 +86,12 @@ def test_states_and_modules_round_trip_to_the_standalone_format():
         assert alone.keys() == torch.nn.ModuleList([sepn]).state_dict().keys()
     with pytest.raises(ValueError, match="same architecture"):
         stack_networks([nets[0], MeshPNN(modes=16, layers=3)], MEMBERS)
+
+
+def test_member_states_on_two_devices_stack_on_the_first_members():
+    """A member's best state restored from a checkpoint is on the CPU while another's, taken
+    since, is where the network trains (meta stands in for a GPU here)."""
+    from photonic_dat.models.ensemble import stack_states
+
+    stacked = stack_states([{"w": torch.ones(2, device="meta")}, {"w": torch.ones(2)}])
+    assert stacked["w"].device.type == "meta" and stacked["w"].shape == (2, 2)

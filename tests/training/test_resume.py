@@ -82,7 +82,6 @@ def test_corrupted_checkpoint_falls_back_to_the_previous_one(tmp_path):
             checkpoint.load(path)
 
 
-
 @contextlib.contextmanager
 def _written_as_on_a_gpu():
     """torch.save tags every CPU storage as cuda:0 meanwhile, as a GPU run's files are."""
@@ -108,6 +107,7 @@ def test_files_written_on_a_gpu_read_on_a_machine_without_one(tmp_path):
     assert state["x"].device.type == "cpu" and state["x"].tolist() == [1.0, 1.0, 1.0]
     weights = checkpoint.load_weights(tmp_path / "selected.pt")
     assert weights["model"]["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+
 
 def test_nan_measurement_stops_and_restores_the_last_good_state(tmp_path, mnist_small):
     from photonic_dat.models.factory import build_model

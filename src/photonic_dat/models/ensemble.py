@@ -73,12 +73,14 @@ def split_members(x: torch.Tensor, size: int) -> tuple[torch.Tensor, ...]:
 
 
 def stack_states(states: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The state dict of an ensemble from the state dicts of its members (same keys)."""
+    """The state dict of an ensemble from the state dicts of its members (same keys), stacked
+    on the first member's devices (a member's best state restored from a checkpoint is on the
+    CPU while one taken since is where the network trains)."""
     keys = list(states[0])
     for s in states[1:]:
         if list(s) != keys:
             raise ValueError("ensemble members have different state-dict keys")
-    return {k: torch.stack([s[k] for s in states]) for k in keys}
+    return {k: torch.stack([s[k].to(states[0][k].device) for s in states]) for k in keys}
 
 
 def member_state(state: Mapping[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:

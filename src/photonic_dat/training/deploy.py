@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,15 @@ from .run import load_data, read_summary
 
 
 def load_run(run_dir: str | Path):
-    """(config, model at the selected epoch, model at the final epoch) of a finished run."""
+    """(config, model at the selected epoch, model at the final epoch) of a finished run.
+
+    A finished run without its last checkpoint (one that came back from a GPU loan without
+    it, experiments/gpu) still loads when its last epoch was selected: then the selected
+    network is the final one."""
     import yaml
 
     run_dir = Path(run_dir)
-    for name in ("config.yaml", "selected.pt", "checkpoint.pt"):
+    for name in ("config.yaml", "selected.pt"):
         if not (run_dir / name).exists():
             raise FileNotFoundError(
                 f"{run_dir} is not a finished run directory ({name} missing); "
@@ -29,10 +34,26 @@ def load_run(run_dir: str | Path):
             )
     cfg = from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
     selected = build_model(cfg.model, seed=cfg.train.seed)
-    selected.load_state_dict(checkpoint.load_weights(run_dir / "selected.pt")["model"])
+    weights = checkpoint.load_weights(run_dir / "selected.pt")["model"]
+    selected.load_state_dict(weights)
     final = build_model(cfg.model, seed=cfg.train.seed)
-    final.load_state_dict(checkpoint.load(run_dir / "checkpoint.pt")["model"])
+    if checkpoint.exists(run_dir / "checkpoint.pt"):
+        weights = checkpoint.load(run_dir / "checkpoint.pt")["model"]
+    elif not _last_epoch_selected(run_dir):
+        raise FileNotFoundError(
+            f"{run_dir} has no checkpoint.pt, and its final network (an epoch after the "
+            "selected one) is in no other file"
+        )
+    final.load_state_dict(weights)
     return cfg, selected, final
+
+
+def _last_epoch_selected(run_dir: Path) -> bool:
+    summary = run_dir / "summary.json"
+    if not summary.exists():
+        return False
+    s = json.loads(summary.read_text())
+    return s.get("selected_epoch") == s.get("epochs")
 
 
 def expand_sweep(base: dict[str, float], sweeps: dict[str, list[float]]) -> list[dict[str, float]]:

@@ -206,10 +206,13 @@ class EnsembleTrainer(Trainer):
         final_model = self._model_accs("test")
         final_physical = self._physical_accs("test")
         final_state = copy.deepcopy(m.model.state_dict())
-        m.model.load_state_dict(stack_states([b["model"] for b in self.best]))
-        sel_model = self._model_accs("test")
-        sel_physical = self._physical_accs("test")
-        m.model.load_state_dict(final_state)
+        if all(b["epoch"] == self.epoch for b in self.best):  # selected = final network
+            sel_model, sel_physical = final_model, final_physical
+        else:
+            m.model.load_state_dict(stack_states([b["model"] for b in self.best]))
+            sel_model = self._model_accs("test")
+            sel_physical = self._physical_accs("test")
+            m.model.load_state_dict(final_state)
         summaries = []
         for k, (cfg, run_dir) in enumerate(zip(self.cfgs, self.run_dirs, strict=True)):
             best = self.best[k]
@@ -253,6 +256,7 @@ def train_ensemble(cfgs: list[RunConfig], run_dirs: list[str | Path], group_dir:
     if len(run_dirs) != len(cfgs):
         raise ConfigError(f"{len(cfgs)} ensemble members need {len(cfgs)} run directories")
     cfg = cfgs[0]
+    device = usable_device(cfg.train.device)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     group_dir, run_dirs = Path(group_dir), [Path(d) for d in run_dirs]
@@ -260,7 +264,6 @@ def train_ensemble(cfgs: list[RunConfig], run_dirs: list[str | Path], group_dir:
         d.mkdir(parents=True, exist_ok=True)
         atomic_write_text(yaml.safe_dump(c.to_dict(), sort_keys=False), d / "config.yaml")
     datas = [load_data(c) for c in cfgs]
-    device = usable_device(cfg.train.device)
     networks = []
     for c in cfgs:
         net = build_model(c.model, seed=c.train.seed)
