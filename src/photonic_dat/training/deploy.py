@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +48,9 @@ def load_run(run_dir: str | Path):
 
 
 def _last_epoch_selected(run_dir: Path) -> bool:
-    summary = run_dir / "summary.json"
-    if not summary.exists():
+    if not (run_dir / "summary.json").exists():
         return False
-    s = json.loads(summary.read_text())
+    s = read_summary(run_dir)
     return s.get("selected_epoch") == s.get("epochs")
 
 
