@@ -156,3 +156,34 @@ def test_a_finished_run_without_its_last_checkpoint(trained_run, tmp_path):
     (run / "summary.json").write_text(json.dumps({**summary, "selected_epoch": 1, "epochs": 2}))
     with pytest.raises(FileNotFoundError, match="has no checkpoint.pt"):
         load_run(run)
+
+
+def test_sigterm_stops_a_training_at_its_last_checkpoint(tmp_path):
+    """A training started in the background by a script (so SIGINT is ignored) and then sent
+    SIGTERM (a time limit, `kill`) ends as Ctrl-C ends it: exit 130, one line saying how to
+    resume, its last checkpoint intact and no summary."""
+    import signal
+    import time
+
+    from photonic_dat.training.checkpoint import load
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "photonic_dat", "train", "mpnn-mnist", "--epochs", "500",
+           "--out", str(out), "--quiet", "--no-plot", *TINY, "--set", "train.checkpoint_every=1"]
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "checkpoint.pt").exists():
+            assert child.poll() is None, child.stderr.read()
+            assert time.monotonic() < deadline, "no checkpoint after 180 s"
+            time.sleep(0.2)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 130, err
+    assert "interrupted; resume with `photonic-dat train --resume RUN_DIR`" in err
+    assert not (out / "summary.json").exists()
+    assert load(out / "checkpoint.pt")["it"] >= 1

@@ -318,13 +318,65 @@ def test_a_training_ended_by_sigint_stops_the_sweep(tiny_spec, tmp_path, monkeyp
         return [(job, 130) for job in group]  # its training process got the SIGINT
 
     monkeypatch.setattr(sweep, "_run_group", fake_group)
-    with pytest.raises(KeyboardInterrupt, match="5 point"):
+    with pytest.raises(KeyboardInterrupt, match="6 point"):  # the stopped one, 5 not started
         sweep.run_sweep(load_spec(tiny_spec), tmp_path, seeds=6, jobs=1, progress=False)
     assert len(started) == 1
     # the next sweep starts afresh
     monkeypatch.setattr(sweep, "_run_group", lambda *a: [(job, 0) for job in a[1]])
     assert sweep.run_sweep(load_spec(tiny_spec), tmp_path, seeds=1, jobs=1, progress=False,
                            only=["direct_deploy"])["failed"] == 3  # the fake trains nothing
+
+
+def test_a_stopped_last_training_stops_the_sweep_rather_than_failing(tiny_spec, tmp_path,
+                                                                     monkeypatch, capsys):
+    import signal
+
+    import photonic_dat.sweep as sweep
+
+    monkeypatch.setattr(sweep, "_run_group",
+                        lambda spec, group, *a: [(job, -signal.SIGTERM) for job in group])
+    with pytest.raises(KeyboardInterrupt, match="1 point"):
+        sweep.run_sweep(load_spec(tiny_spec), tmp_path, seeds=1, jobs=1, progress=False,
+                        only=["direct_deploy"])
+    assert "failed" not in capsys.readouterr().out
+
+
+def test_sigterm_to_the_sweep_alone_stops_its_trainings(tiny_spec, tmp_path, monkeypatch, capsys):
+    """`kill PID` (or a scheduler's SIGTERM) reaching only the sweep process ends it as Ctrl-C
+    does, and its running trainings stop too, even ones that ignore SIGINT (as processes
+    started in the background by a script do)."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    import photonic_dat.sweep as sweep
+
+    slow = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"
+    monkeypatch.setattr(sweep, "train_command", lambda *a: [sys.executable, "-c", slow])
+    children = []
+    start = sweep._start_child
+
+    def recorded(*args):
+        child = start(*args)
+        children.append(child)
+        if len(children) == 1:  # the sweep is waiting on it: stop the sweep
+            threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        return child
+
+    monkeypatch.setattr(sweep, "_start_child", recorded)
+    # without main's own handler SIGTERM would end the test process: record it instead
+    caught = []
+    before = signal.signal(signal.SIGTERM, lambda *a: caught.append(a))
+    try:
+        rc = main(["reproduce", str(tiny_spec), "--jobs", "2", "--out", str(tmp_path),
+                   "--quiet"])
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert rc == 130 and not caught
+    assert "interrupted; rerun the same command to resume" in capsys.readouterr().err
+    assert children and all(c.returncode == -signal.SIGTERM for c in children)
+    assert not sweep._CHILDREN
 
 
 def test_a_point_whose_source_is_missing_says_so(tiny_spec, tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -370,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     configure()
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM (a scheduler's time limit, `kill`, a sweep stopping its trainings) ends a command
+    # as Ctrl-C does: a training keeps its last checkpoint and says how to resume
+    on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
@@ -383,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                else "resume with `photonic-dat train --resume RUN_DIR`")
         print(f"photonic-dat: interrupted; {how}", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
 
 
 if __name__ == "__main__":

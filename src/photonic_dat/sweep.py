@@ -363,8 +363,33 @@ def ensemble_command(spec: SweepSpec, jobs: list[Job], epochs: int | None,
 
 LOCK_NAME = "sweep.lock"
 NO_SOURCE = -1000  # _run_train's code for "the run this point starts from is missing"
-STOPPED = -1001  # not started: the sweep was interrupted
+STOPPED = -1002  # not started: the sweep was interrupted
 _STOP = threading.Event()  # set once an interrupt reached the sweep or one of its trainings
+_STOP_CODES = (130, -signal.SIGINT, -signal.SIGTERM)  # how a training that was stopped ends
+_CHILDREN: set[subprocess.Popen] = set()  # the running training processes of this sweep
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _start_child(cmd: list[str], log: Any, pass_fds: tuple[int, ...]) -> subprocess.Popen:
+    """Start a training process; one started while the sweep stops is stopped at once."""
+    with _CHILDREN_LOCK:
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds)
+        _CHILDREN.add(child)
+        if _STOP.is_set():
+            child.terminate()
+    return child
+
+
+def _stop_children() -> None:
+    """Stop the sweep: no further point starts, and every running training gets SIGTERM (which
+    it handles as Ctrl-C: it ends at its last checkpoint). The trainings are told directly, as
+    an interrupt sent to the sweep process alone (``kill -INT``/``kill`` PID) does not reach
+    them, and a process started in the background by a script ignores SIGINT."""
+    with _CHILDREN_LOCK:
+        _STOP.set()
+        for child in _CHILDREN:
+            if child.poll() is None:
+                child.terminate()
 
 
 def claim(run_dir: Path) -> int | None:
@@ -454,10 +479,13 @@ def _run_group(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path,
         with open(log_path, "a") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     pass_fds=tuple(locks))
-            rc = child.wait()
-        if rc != 0 and ensemble:
+            child = _start_child(cmd, log, tuple(locks))
+            try:
+                rc = child.wait()
+            finally:
+                with _CHILDREN_LOCK:
+                    _CHILDREN.discard(child)
+        if rc != 0 and rc not in _STOP_CODES and ensemble:
             for job in ready:
                 with open(job.run_dir / "train.log", "a") as log:
                     log.write(f"the ensemble training this point failed (exit {rc}): see "
@@ -496,7 +524,7 @@ def _run_group_unless_stopped(spec: SweepSpec, jobs: list[Job], epochs: int | No
     if _STOP.is_set():
         return [(job, STOPPED) for job in jobs]
     results = _run_group(spec, jobs, epochs, root, ensemble)
-    if any(rc in (130, -signal.SIGINT) for _, rc in results):
+    if any(rc in _STOP_CODES for _, rc in results):
         _STOP.set()
     return results
 
@@ -536,7 +564,7 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
                 futures = [pool.submit(_run_group_unless_stopped, spec, g, epochs, root, key[0])
                            for key, g in groups.items()]
                 for job, rc in (r for fut in as_completed(futures) for r in fut.result()):
-                    if rc == STOPPED:
+                    if rc == STOPPED or rc in _STOP_CODES:  # not started, or stopped
                         stopped.append(job)
                     elif rc is None:  # another process has it (or finished it meanwhile)
                         busy.append(job)
@@ -551,15 +579,15 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
                                    f"{job.run_dir / 'train.log'})")
                     bar.update(1)
             except KeyboardInterrupt:
-                # Ctrl-C (or a time limit's SIGINT): no further point starts; the running ones
-                # got the signal too and stop at their last checkpoint
-                _STOP.set()
+                # Ctrl-C, SIGTERM (a time limit, `kill`): no further point starts; the running
+                # ones stop at their last checkpoint
+                _stop_children()
                 pool.shutdown(wait=False, cancel_futures=True)
                 bar.close()
                 raise
         if stopped:
             bar.close()
-            raise KeyboardInterrupt(f"{len(stopped)} point(s) not started")
+            raise KeyboardInterrupt(f"{len(stopped)} point(s) stopped or not started")
     for job in (j for j in todo if j.kind == "deploy"):
         if job.done:  # deployed by another process meanwhile
             busy.append(job)
