@@ -356,12 +356,15 @@ def test_sigterm_to_the_sweep_alone_stops_its_trainings(tiny_spec, tmp_path, mon
     monkeypatch.setattr(sweep, "train_command", lambda *a: [sys.executable, "-c", slow])
     children = []
     start = sweep._start_child
+    stop = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    once = threading.Lock()
 
     def recorded(*args):
         child = start(*args)
-        children.append(child)
-        if len(children) == 1:  # the sweep is waiting on it: stop the sweep
-            threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        if child is not None:
+            children.append(child)
+            if once.acquire(blocking=False):  # the sweep is waiting on it: stop the sweep
+                stop.start()
         return child
 
     monkeypatch.setattr(sweep, "_start_child", recorded)
@@ -372,6 +375,9 @@ def test_sigterm_to_the_sweep_alone_stops_its_trainings(tiny_spec, tmp_path, mon
         rc = main(["reproduce", str(tiny_spec), "--jobs", "2", "--out", str(tmp_path),
                    "--quiet"])
     finally:
+        stop.cancel()
+        if stop.is_alive():
+            stop.join()
         signal.signal(signal.SIGTERM, before)
     assert rc == 130 and not caught
     assert "interrupted; rerun the same command to resume" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -373,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGTERM (a scheduler's time limit, `kill`, a sweep stopping its trainings) ends a command
     # as Ctrl-C does: a training keeps its last checkpoint and says how to resume
-    on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    on_term = None
+    if threading.current_thread() is threading.main_thread():  # signals are the main thread's
+        on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
@@ -383,12 +386,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photonic-dat: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        how = ("rerun the same command to resume" if args.func is cmd_reproduce
-               else "resume with `photonic-dat train --resume RUN_DIR`")
-        print(f"photonic-dat: interrupted; {how}", file=sys.stderr)
+        how = {cmd_reproduce: "; rerun the same command to resume",
+               cmd_train_ensemble: "; rerun the same command to resume",
+               cmd_train: "; resume with `photonic-dat train --resume RUN_DIR`"}
+        print(f"photonic-dat: interrupted{how.get(args.func, '')}", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, on_term)
+        if on_term is not None:  # None: a handler not set from Python, or not the main thread
+            signal.signal(signal.SIGTERM, on_term)
 
 
 if __name__ == "__main__":

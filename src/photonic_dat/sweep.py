@@ -370,13 +370,14 @@ _CHILDREN: set[subprocess.Popen] = set()  # the running training processes of th
 _CHILDREN_LOCK = threading.Lock()
 
 
-def _start_child(cmd: list[str], log: Any, pass_fds: tuple[int, ...]) -> subprocess.Popen:
-    """Start a training process; one started while the sweep stops is stopped at once."""
-    with _CHILDREN_LOCK:
+def _start_child(cmd: list[str], log: Any,
+                 pass_fds: tuple[int, ...]) -> subprocess.Popen | None:
+    """Start a training process; None when the sweep is stopping (nothing is started)."""
+    with _CHILDREN_LOCK:  # held across Popen: a stop either precedes the start or sees the child
+        if _STOP.is_set():
+            return None
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds)
         _CHILDREN.add(child)
-        if _STOP.is_set():
-            child.terminate()
     return child
 
 
@@ -385,8 +386,8 @@ def _stop_children() -> None:
     it handles as Ctrl-C: it ends at its last checkpoint). The trainings are told directly, as
     an interrupt sent to the sweep process alone (``kill -INT``/``kill`` PID) does not reach
     them, and a process started in the background by a script ignores SIGINT."""
+    _STOP.set()
     with _CHILDREN_LOCK:
-        _STOP.set()
         for child in _CHILDREN:
             if child.poll() is None:
                 child.terminate()
@@ -480,6 +481,8 @@ def _run_group(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path,
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
             child = _start_child(cmd, log, tuple(locks))
+            if child is None:
+                return results + [(job, STOPPED) for job in ready]
             try:
                 rc = child.wait()
             finally:
@@ -519,13 +522,13 @@ def _run_deploy(spec: SweepSpec, job: Job) -> None:
 
 def _run_group_unless_stopped(spec: SweepSpec, jobs: list[Job], epochs: int | None, root: Path,
                               ensemble: bool) -> list[tuple[Job, int | None]]:
-    """:func:`_run_group`, unless the sweep is stopping; a training that ended by SIGINT
-    (Ctrl-C, a time limit) stops the sweep: no further point starts."""
+    """:func:`_run_group`, unless the sweep is stopping; a training that was stopped (Ctrl-C,
+    SIGTERM, a time limit) stops the sweep: no further point starts and the running ones stop."""
     if _STOP.is_set():
         return [(job, STOPPED) for job in jobs]
     results = _run_group(spec, jobs, epochs, root, ensemble)
     if any(rc in _STOP_CODES for _, rc in results):
-        _STOP.set()
+        _stop_children()
     return results
 
 
@@ -581,8 +584,9 @@ def run_sweep(spec: SweepSpec, root: Path, *, seeds: int | None = None, draws: i
             except KeyboardInterrupt:
                 # Ctrl-C, SIGTERM (a time limit, `kill`): no further point starts; the running
                 # ones stop at their last checkpoint
-                _stop_children()
+                _STOP.set()
                 pool.shutdown(wait=False, cancel_futures=True)
+                _stop_children()
                 bar.close()
                 raise
         if stopped:
