@@ -87,6 +87,9 @@ def test_a_resumed_point_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
     spec.overrides["train.device"] = "cuda"
     cmd = train_command(spec, job, None, tmp_path)
     assert "train.device=cuda" in cmd and "train.device=cpu" not in cmd
+    # stopped between the two renames of a checkpoint write: only the previous one is there
+    (job.run_dir / "checkpoint.pt").rename(job.run_dir / "checkpoint.pt.prev")
+    assert "--resume" in train_command(spec, job, None, tmp_path)
 
 
 def test_a_resumed_ensemble_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
@@ -97,7 +100,7 @@ def test_a_resumed_ensemble_runs_where_the_sweep_runs_now(tiny_spec, tmp_path):
             and j.errors == plan(spec, tmp_path)[-1].errors]
     group = group_dir(jobs)
     group.mkdir(parents=True)
-    (group / "checkpoint.pt").write_bytes(b"")  # an ensemble stopped on a GPU machine
+    (group / "checkpoint.pt.prev").write_bytes(b"")  # an ensemble stopped on a GPU machine
     for job in jobs:
         job.run_dir.mkdir(parents=True)
         (job.run_dir / "config.yaml").write_text("train: {device: cuda}\n")

@@ -73,6 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_ensemble(args: argparse.Namespace) -> int:
     from .config import load_config
+    from .training.checkpoint import exists as checkpoint_exists
     from .training.ensemble import train_ensemble
 
     cfgs = []
@@ -84,7 +85,8 @@ def cmd_train_ensemble(args: argparse.Namespace) -> int:
         cfgs.append(load_config(path, list(args.set or [])))
     group = Path(args.group)
     summaries = train_ensemble(cfgs, args.run_dirs, group,
-                               resume=(group / "checkpoint.pt").exists(), progress=not args.quiet)
+                               resume=checkpoint_exists(group / "checkpoint.pt"),
+                               progress=not args.quiet)
     print(json.dumps([{k: s[k] for k in ("run_dir", "seed", "error_seed", "physical_test_acc")}
                       for s in summaries], indent=2))
     return 0
@@ -374,9 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGTERM (a scheduler's time limit, `kill`, a sweep stopping its trainings) ends a command
     # as Ctrl-C does: a training keeps its last checkpoint and says how to resume
-    on_term = None
-    if threading.current_thread() is threading.main_thread():  # signals are the main thread's
-        on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    in_main = threading.current_thread() is threading.main_thread()  # signals are its own
+    on_term = signal.signal(signal.SIGTERM, signal.default_int_handler) if in_main else None
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError, ErrorSpecError, DataNotFoundError, DataFormatError,
@@ -392,8 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photonic-dat: interrupted{how.get(args.func, '')}", file=sys.stderr)
         return 130
     finally:
-        if on_term is not None:  # None: a handler not set from Python, or not the main thread
-            signal.signal(signal.SIGTERM, on_term)
+        if in_main:  # None: a handler set outside Python, taken as the default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if on_term is None else on_term)
 
 
 if __name__ == "__main__":

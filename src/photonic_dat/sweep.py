@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
+from .training.checkpoint import exists as checkpoint_exists
 from .training.loop import atomic_write_text
 
 
@@ -227,10 +228,10 @@ _UNCHECKED = {"train.init_from", "train.threads", "train.device", "train.checkpo
 def _started(job: Job) -> bool:
     """Whether a training point holds work a rerun would keep: finished, a checkpoint of its own,
     or one of the ensemble it trains in (without either, a rerun starts it afresh)."""
-    if job.done or (job.run_dir / "checkpoint.pt").exists():
+    if job.done or checkpoint_exists(job.run_dir / "checkpoint.pt"):
         return True
     return any(job.run_dir.name in group.name.removeprefix("ensemble-").split("+")
-               and (group / "checkpoint.pt").exists()
+               and checkpoint_exists(group / "checkpoint.pt")
                for group in job.run_dir.parent.glob("ensemble-*"))
 
 
@@ -330,7 +331,7 @@ def placement_sets(spec: SweepSpec, job: Job, epochs: int | None, root: Path) ->
 
 def train_command(spec: SweepSpec, job: Job, epochs: int | None, root: Path) -> list[str]:
     base = [sys.executable, "-m", "photonic_dat", "train"]
-    if (job.run_dir / "checkpoint.pt").exists() and (job.run_dir / "config.yaml").exists():
+    if checkpoint_exists(job.run_dir / "checkpoint.pt") and (job.run_dir / "config.yaml").exists():
         return [*base, "--resume", str(job.run_dir), "--quiet", "--no-plot",
                 *placement_sets(spec, job, epochs, root)]
     args = []
@@ -351,7 +352,7 @@ def ensemble_command(spec: SweepSpec, jobs: list[Job], epochs: int | None,
     from .config import load_config
 
     group = group_dir(jobs)
-    if not (group / "checkpoint.pt").exists():
+    if not checkpoint_exists(group / "checkpoint.pt"):
         for job in jobs:
             cfg = load_config(spec.presets[job.dataset], point_overrides(spec, job, epochs, root))
             atomic_write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False),
