@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photonic-dat: interrupted{how.get(args.func, '')}", file=sys.stderr)
         return 130
     finally:
-        if in_main:  # None: a handler set outside Python, taken as the default
+        if in_main:  # on_term None: the old handler was not set from Python; restore the default
             signal.signal(signal.SIGTERM, signal.SIG_DFL if on_term is None else on_term)
 
 

@@ -90,4 +90,6 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def exists(path: Path) -> bool:
+    """Whether :func:`load` has something to resume from at ``path``: the checkpoint or its
+    ``.prev`` (a write stopped between its two renames leaves only the latter)."""
     return path.exists() or path.with_name(path.name + ".prev").exists()
