@@ -36,3 +36,19 @@ def test_plot_of_a_diffractive_run_shows_its_masks(tmp_path, capsys):
     assert main(argv) == 0  # figures are written at the end of the run
     for name in ("curves", "confusion_physical", "phases", "planes", "sepn_corrections"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 2000, name
+
+
+def test_curves_of_a_one_epoch_run_show_every_value(tmp_path, monkeypatch):
+    """One epoch is one point per curve: it must be drawn (a marker), not an invisible line."""
+    from photonic_dat import viz
+
+    captured = {}
+    monkeypatch.setattr(viz, "save_figure", lambda fig, path: captured.setdefault("fig", fig))
+    row = {"epoch": 1, "loss": 0.9, "loss_sim": 1.5, "model_val_acc": 0.73,
+           "sepn_model_val_acc": 0.87, "physical_val_acc": 0.85, "queries": 55000}
+    viz.plot_curves([row], tmp_path / "curves")
+    lines = [line for ax in captured["fig"].axes for line in ax.get_lines()]
+    assert len(lines) == 6
+    for line in lines:
+        assert line.get_marker() not in (None, "None", "", " "), line.get_label()
+        assert len(line.get_xdata()) == 1

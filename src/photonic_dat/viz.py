@@ -42,27 +42,29 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path, title: str = "") -> P
     def col(key):
         return [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in metrics]
 
+    # markers, so that a one-epoch run (a single point per curve) still shows its values
+    mark = {"marker": "o", "ms": 3}
     fig, axes = plt.subplots(1, 3, figsize=(10, 2.8))
     ax = axes[0]
-    ax.plot(ep, col("model_val_acc"), label="ideal model")
+    ax.plot(ep, col("model_val_acc"), label="ideal model", **mark)
     if "sepn_model_val_acc" in metrics[0]:
-        ax.plot(ep, col("sepn_model_val_acc"), label="model + SEPN")
-    ax.plot(ep, col("physical_val_acc"), label="physical system", lw=2)
+        ax.plot(ep, col("sepn_model_val_acc"), label="model + SEPN", **mark)
+    ax.plot(ep, col("physical_val_acc"), label="physical system", lw=2, **mark)
     ax.set(xlabel="epoch", ylabel="validation accuracy")
     ax.legend()
     ax.grid(alpha=0.3)
     ax = axes[1]
     # ensemble members log the ensemble's mean losses (training/ensemble.py)
     pre = "ensemble_" if "ensemble_loss" in metrics[0] else ""
-    ax.plot(ep, col(pre + "loss"), label="task loss")
+    ax.plot(ep, col(pre + "loss"), label="task loss", **mark)
     ax.set(xlabel="epoch", ylabel="task loss" + (" (ensemble mean)" if pre else ""))
     if pre + "loss_sim" in metrics[0]:
         ax2 = ax.twinx()
-        ax2.semilogy(ep, col(pre + "loss_sim"), color="C3", label="similarity loss")
+        ax2.semilogy(ep, col(pre + "loss_sim"), color="C3", label="similarity loss", **mark)
         ax2.set_ylabel("similarity loss", color="C3")
     ax.grid(alpha=0.3)
     ax = axes[2]
-    ax.plot(ep, col("queries"))
+    ax.plot(ep, col("queries"), **mark)
     ax.set(xlabel="epoch", ylabel="physical queries (samples)")
     ax.grid(alpha=0.3)
     fig.suptitle(title)
