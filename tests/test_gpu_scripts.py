@@ -108,3 +108,41 @@ def test_unpack_takes_every_folder_and_drops_checkpoints_older_than_a_summary(tm
     assert (repo / "runs/b/checkpoint.pt").read_text() == "new"
     assert (repo / "paper/direct.csv").read_text() == "x"
     assert "removed runs/a/checkpoint.pt" in proc.stdout
+
+
+def _fake_python(tmp_path: Path) -> Path:
+    """A stand-in for the project's python: `-c` snippets run, `-m photonic_dat ...` is logged."""
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/bash\nif [ "$1" = -c ]; then exec python3 "$@"; fi\n'
+                    f'echo "$*" >> {tmp_path / "calls.log"}\n')
+    fake.chmod(0o755)
+    return fake
+
+
+def _finished_run(run: Path, epochs: int, checkpoint: bool) -> None:
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(f'{{"epochs": {epochs}, "method": "x", '
+                                      '"physical_test_acc": 0.5, "wall_s": 1}')
+    if checkpoint:
+        (run / "checkpoint.pt").write_text("c")
+
+
+def test_paper_script_continues_a_finished_run_asked_for_more_epochs(tmp_path):
+    runs = tmp_path / "paper"
+    _finished_run(runs / "insilico-s0", 2, checkpoint=True)
+    (runs / "direct.csv").write_text("x\n")
+    _finished_run(runs / "dat-s0", 1, checkpoint=True)
+    _finished_run(runs / "pat-s0", 1, checkpoint=False)  # its checkpoint did not travel
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DEVICE_DIR": str(tmp_path / ".dev"),
+           "OUT": str(tmp_path / "out"), "PY": str(_fake_python(tmp_path)), "RUNS": str(runs)}
+    proc = subprocess.run(["bash", str(GPU / "run_dpnn_paper.sh")], capture_output=True, text=True,
+                          timeout=60, env={**env, "HIL_EPOCHS": "3"})
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert len(calls) == 1 and calls[0].startswith(f"-m photonic_dat train --resume {runs}/dat-s0")
+    assert calls[0].endswith("--set train.epochs=3")
+    assert proc.returncode != 0 and f"cannot continue {runs}/pat-s0 to 3 epochs" in proc.stderr
+    (tmp_path / "calls.log").unlink()
+    proc = subprocess.run(["bash", str(GPU / "run_dpnn_paper.sh")], capture_output=True, text=True,
+                          timeout=60, env=env)  # one epoch asked: both are finished
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "calls.log").exists()

@@ -6,7 +6,8 @@
 # (lib.sh: no install, data from .device/data, a time budget); outputs go to RUNS (default
 # results/dpnn/paper) and, packed, to $OUT. Resumable: finished runs are skipped, interrupted
 # ones resume from their checkpoint (carry RUNS to the machine to resume there).
-# Sized with environment variables: BUDGET_S (480 s of work), IS_EPOCHS (2), HIL_EPOCHS (1),
+# Sized with environment variables: BUDGET_S (480 s of work in all, from the script's start),
+# IS_EPOCHS (2), HIL_EPOCHS (1; more than a finished run has continues it from its checkpoint),
 # TRAIN_SUBSET (full split when empty), DEV (cuda), EXTRA (more --set arguments for every run).
 # Usage (repository root): bash experiments/gpu/run_dpnn_paper.sh   (see README.md here)
 source "$(dirname "$0")/lib.sh"
@@ -21,28 +22,40 @@ SET+=(${EXTRA:-})
 ERR=(--set errors.shift_std=0.5 --set errors.distance_std=0.02 --set errors.fab_phase_std=0.3
      --set errors.fab_corr_length=2 --set system.error_seed=0)
 IS=$RUNS/insilico-s0
-run_or_resume() {  # run_dir, then the arguments of a fresh run
-  local run=$1; shift
-  [ -f "$run/summary.json" ] && return 0
-  if [ -f "$run/checkpoint.pt" ]; then
+epochs_of() {  # run_dir: the epochs its summary reports
+  "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['epochs'])" "$1/summary.json"
+}
+run_or_resume() {  # run_dir, epochs, then the other arguments of a fresh run
+  local run=$1 epochs=$2; shift 2
+  if [ -f "$run/summary.json" ]; then
+    [ "$(epochs_of "$run")" -ge "$epochs" ] && return 0
+    # a finished run asked for more epochs continues from its last checkpoint (exact resumption)
+    if [ ! -f "$run/checkpoint.pt" ]; then
+      echo "cannot continue $run to $epochs epochs: its checkpoint.pt is not here (carry it)" >&2
+      return 1
+    fi
+    run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot "${PLACE[@]}" \
+      --set train.epochs="$epochs"
+  elif [ -f "$run/checkpoint.pt" ]; then
     run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot "${PLACE[@]}"
   else
-    run_budgeted "${PD[@]}" train dpnn-paper "$@" "${SET[@]}" --out "$run" --quiet --no-plot
+    run_budgeted "${PD[@]}" train dpnn-paper --epochs "$epochs" "$@" "${SET[@]}" --out "$run" \
+      --quiet --no-plot
   fi
 }
 mkdir -p "$RUNS"
 pack_on_exit "$RUNS"
-run_or_resume $IS --epochs "${IS_EPOCHS:-2}"
+run_or_resume $IS "${IS_EPOCHS:-2}"
 if [ -f $IS/summary.json ] && [ ! -f $RUNS/direct.csv ]; then
   run_budgeted "${PD[@]}" evaluate $IS --errors shift_std=0.5 --errors distance_std=0.02 \
     --errors fab_phase_std=0.3 --errors fab_corr_length=2 --csv $RUNS/direct.csv --quiet \
     --device $DEV
 fi
 if [ -f $IS/summary.json ]; then
-  HIL=(--epochs "${HIL_EPOCHS:-1}" --set train.init_from=$IS "${ERR[@]}")
-  run_or_resume $RUNS/dat-s0 --method dat --set dat.internal_states=unitary \
+  HIL=(--set train.init_from=$IS "${ERR[@]}")
+  run_or_resume $RUNS/dat-s0 "${HIL_EPOCHS:-1}" --method dat --set dat.internal_states=unitary \
     --set dat.warmup_epochs=0 "${HIL[@]}"
-  run_or_resume $RUNS/pat-s0 --method pat "${HIL[@]}"
+  run_or_resume $RUNS/pat-s0 "${HIL_EPOCHS:-1}" --method pat "${HIL[@]}"
 fi
 for r in $IS $RUNS/pat-s0 $RUNS/dat-s0; do
   [ -f $r/summary.json ] && "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); \
