@@ -6,7 +6,8 @@ shifts scale with the setting's ``shift_std``. This prints, for every setting an
 ``dpnn-joint`` (and the shift settings of ``dpnn-individual``, error seed 0), the lateral shift
 of each mask (pixels, length of the (x, y) shift), the largest relative gap error, and the
 physical test accuracies of the points trained on that hardware, read from
-``results/dpnn/joint.csv`` and ``results/dpnn/individual.csv``:
+``results/dpnn/joint.csv`` and ``results/dpnn/individual.csv`` (and the shift-threshold slice's
+``results/dpnn/shift_threshold/individual.csv`` where it exists):
 
     python experiments/report_dpnn_drawn_errors.py > results/dpnn/drawn_errors.md
 """
@@ -25,6 +26,7 @@ from photonic_dat.summary import read_rows
 from photonic_dat.sweep import error_keys, expand_errors, load_spec
 
 RESULTS = Path("results/dpnn")
+THRESHOLD = "experiments/dpnn_shift_threshold.yaml"
 JOINT_NAMES = ("mild", "moderate", "severe")
 METHODS = {"direct_deploy": "direct", "pat": "PAT", "dat_no_is": "DAT w/o IS", "dat_is": "DAT w/ IS"}
 
@@ -91,16 +93,22 @@ def main() -> None:
     ikeys = error_keys(individual)
     icorr = float(individual.overrides.get("errors.fab_corr_length", 0.0))
     irows = read_rows(RESULTS / "individual.csv")
+    settings = expand_errors(individual.errors)
+    # the shift-threshold slice (experiments/dpnn_shift_threshold.yaml), where it has run
+    extra = RESULTS / "shift_threshold" / "individual.csv"
+    if extra.exists():
+        irows += read_rows(extra)
+        settings += expand_errors(load_spec(THRESHOLD).errors)
+    shifts_only = [e for e in settings if {k for k, v in e.items() if v} == {"shift_std"}]
     header = ["shift std (px)", "shifts (px)", "max shift (px)"] + list(METHODS.values())
     lines = []
-    for errors in expand_errors(individual.errors):
-        if set(k for k, v in errors.items() if v) != {"shift_std"}:
-            continue
+    for errors in sorted(shifts_only, key=lambda e: e["shift_std"]):
         shifts, _ = realised(model, errors, icorr, 0)
         acc = accuracies(irows, errors, ikeys, "mnist", 0)
         lines.append([f"{errors['shift_std']:g}", " / ".join(f"{s:.2f}" for s in shifts),
                       f"{max(shifts):.2f}"] + [acc.get(m, "") for m in METHODS])
-    parts.append(table("dpnn-individual, shift only (MNIST, error seed 0)", header, lines))
+    parts.append(table("dpnn-individual, shift only (MNIST, error seed 0; with "
+                       "experiments/dpnn_shift_threshold.yaml)", header, lines))
     print("\n".join(parts), end="")
 
 
