@@ -36,7 +36,7 @@ def realised(model, errors: dict[str, float], corr: float, seed: int) -> tuple[l
     spec = DiffractiveErrorSpec(**errors, fab_corr_length=corr)
     r = draw_errors(spec, model, seed)
     shifts = [math.hypot(*xy) for xy in r.shifts] if r.shifts else []
-    gap = max((abs(f - 1.0) for f in r.distance_factors), default=0.0) if r.distance_factors else 0.0
+    gap = max((abs(f - 1.0) for f in r.distance_factors or []), default=0.0)
     return shifts, gap
 
 
@@ -96,7 +96,9 @@ def main() -> None:
     settings = expand_errors(individual.errors)
     # the shift-threshold slice (experiments/dpnn_shift_threshold.yaml), where it has run
     extra = RESULTS / "shift_threshold" / "individual.csv"
+    title = "dpnn-individual, shift only (MNIST, error seed 0"
     if extra.exists():
+        title += "; with experiments/dpnn_shift_threshold.yaml"
         irows += read_rows(extra)
         settings += expand_errors(load_spec(THRESHOLD).errors)
     shifts_only = [e for e in settings if {k for k, v in e.items() if v} == {"shift_std"}]
@@ -107,8 +109,7 @@ def main() -> None:
         acc = accuracies(irows, errors, ikeys, "mnist", 0)
         lines.append([f"{errors['shift_std']:g}", " / ".join(f"{s:.2f}" for s in shifts),
                       f"{max(shifts):.2f}"] + [acc.get(m, "") for m in METHODS])
-    parts.append(table("dpnn-individual, shift only (MNIST, error seed 0; with "
-                       "experiments/dpnn_shift_threshold.yaml)", header, lines))
+    parts.append(table(title + ")", header, lines))
     print("\n".join(parts), end="")
 
 

@@ -26,7 +26,7 @@ epochs_of() {  # run_dir: the epochs its summary reports
   "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['epochs'])" "$1/summary.json"
 }
 run_or_resume() {  # run_dir, epochs, then the other arguments of a fresh run
-  local run=$1 epochs=$2; shift 2
+  local run=$1 epochs=$2 more=(); shift 2
   if [ -f "$run/summary.json" ]; then
     [ "$(epochs_of "$run")" -ge "$epochs" ] && return 0
     # a finished run asked for more epochs continues from its last checkpoint (exact resumption)
@@ -34,10 +34,10 @@ run_or_resume() {  # run_dir, epochs, then the other arguments of a fresh run
       echo "cannot continue $run to $epochs epochs: its checkpoint.pt is not here (carry it)" >&2
       return 1
     fi
-    run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot "${PLACE[@]}" \
-      --set train.epochs="$epochs"
-  elif [ -f "$run/checkpoint.pt" ]; then
-    run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot "${PLACE[@]}"
+    more=(--set train.epochs="$epochs")
+  fi
+  if [ -f "$run/checkpoint.pt" ]; then
+    run_budgeted "${PD[@]}" train --resume "$run" --quiet --no-plot "${PLACE[@]}" "${more[@]}"
   else
     run_budgeted "${PD[@]}" train dpnn-paper --epochs "$epochs" "$@" "${SET[@]}" --out "$run" \
       --quiet --no-plot
