@@ -129,16 +129,17 @@ def _as_image(v: torch.Tensor, shape) -> torch.Tensor:
     return v.reshape(*shape).detach().cpu()
 
 
-def plot_planes(model, x: torch.Tensor, system, sepns, path: Path) -> Path:
-    """Intensity at every plane for one sample: ideal model, physical system, DAT model."""
+def plot_planes(model, x: torch.Tensor, system, sepns, path: Path, known=None) -> Path:
+    """Intensity at every plane for one sample: ideal model, physical system, DAT model (with
+    ``known``, the errors realisation it carries, e.g. fitted mask shifts)."""
     plt = pyplot()
     with torch.no_grad():
         ideal = model(x).plane_intensities()
         phys = system.measure(x, internal=True).planes()
         rows = [("ideal model", ideal), ("physical system", phys)]
         if sepns is not None:
-            rows.append(("DAT model (SEPN on)",
-                         model(x, sepns=sepns, sepn_weight=1.0).plane_intensities()))
+            rows.append(("DAT model (SEPN on)", model(
+                x, sepns=sepns, sepn_weight=1.0, errors=known).plane_intensities()))
     n = model.n_planes
     fig, axes = plt.subplots(len(rows), n, figsize=(2.3 * n, 2.2 * len(rows)), squeeze=False)
     for i, (label, planes) in enumerate(rows):
@@ -156,17 +157,18 @@ def plot_planes(model, x: torch.Tensor, system, sepns, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_sepn_corrections(model, x: torch.Tensor, sepns, path: Path) -> Path:
-    """Amplitude and phase of each SEPN's correction SEPN(field) at its plane, for one sample."""
+def plot_sepn_corrections(model, x: torch.Tensor, sepns, path: Path, known=None) -> Path:
+    """Amplitude and phase of each SEPN's correction SEPN(field) at its plane, for one sample
+    (``known``: the errors realisation the DAT model carries, e.g. fitted mask shifts)."""
     plt = pyplot()
     with torch.no_grad():
-        trace = model(x, sepns=sepns, sepn_weight=1.0)
+        trace = model(x, sepns=sepns, sepn_weight=1.0, errors=known)
         field_in = x
         corr = []
         for k in range(model.n_planes):
             if k > 0:
-                field_in = model.after_plane(k - 1, trace.planes[k - 1], None)
-            ideal = model.propagate(k, field_in, None)
+                field_in = model.after_plane(k - 1, trace.planes[k - 1], known)
+            ideal = model.propagate(k, field_in, known)
             corr.append(model.apply_sepn(k, sepns[k], ideal))
     n = model.n_planes
     fig, axes = plt.subplots(2, n, figsize=(2.4 * n, 4.4), squeeze=False)
@@ -190,6 +192,7 @@ def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
     from .sepn import build_sepn
     from .summary import read_rows
     from .training import checkpoint
+    from .training.alignment import alignment
     from .training.deploy import load_run
     from .training.evaluate import physical_predictions
     from .training.run import build_system, load_data, read_summary
@@ -222,7 +225,8 @@ def plot_run(run_dir: str | Path, sample: int = 0) -> list[Path]:
         sepns.load_state_dict(state["sepns"])
         sepns.eval()
     x = selected.encode(images[sample : sample + 1])
-    paths.append(plot_planes(selected, x, system, sepns, out / "planes"))
+    known = alignment(state.get("fitted_shifts"))
+    paths.append(plot_planes(selected, x, system, sepns, out / "planes", known))
     if sepns is not None:
-        paths.append(plot_sepn_corrections(selected, x, sepns, out / "sepn_corrections"))
+        paths.append(plot_sepn_corrections(selected, x, sepns, out / "sepn_corrections", known))
     return paths

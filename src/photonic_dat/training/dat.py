@@ -40,6 +40,11 @@ Options (``dat`` section of the config):
 * ``sepn_modulation``: add a learnable per-pixel complex map to every SEPN
   (:class:`~photonic_dat.sepn.ModulatedSEPN`), for errors fixed in position (a diffractive
   mask's fabrication phase or shift), which a convolutional SEPN cannot represent.
+* ``fit_shifts`` (diffractive, internal states on): at the first iteration, fit every mask's
+  lateral shift (within ``shift_search`` px) to that iteration's measured planes
+  (:func:`~photonic_dat.training.alignment.fit_mask_shifts`, no extra queries); from then on
+  the numerical model is the ideal physics with the fitted shifts, plus the SEPNs. The fitted
+  shifts are kept in checkpoints and reported in the summary (``fitted_shifts``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from torch import nn
 from ..models.ensemble import EnsembleModule, members_of
 from ..models.fusion import fuse
 from ..sepn import build_sepn, learnable_families, sepn_name
+from .alignment import alignment, fit_mask_shifts
 from .methods import Method, NonFiniteError, check_measurement, step_optimizer
 
 
@@ -95,18 +101,19 @@ class DAT(Method):
     def _separable_fit(self, x: torch.Tensor) -> float:
         """Fit each SEPN to its own layer, probed alone on the model's input to that layer."""
         model, total = self.model, 0.0
+        known = self.alignment
         with torch.no_grad():
-            trace = model(x, sepns=self.sepns, sepn_weight=1.0)
+            trace = model(x, sepns=self.sepns, sepn_weight=1.0, errors=known)
         field_in = x
         for k in range(model.n_planes):
             if k > 0:
                 with torch.no_grad():
-                    field_in = model.after_plane(k - 1, trace.planes[k - 1], None)
+                    field_in = model.after_plane(k - 1, trace.planes[k - 1], known)
             measured = self.system.measure_layer(k, field_in)
             if not torch.isfinite(measured).all():
                 raise NonFiniteError(f"the physical system returned a non-finite layer {k + 1} probe")
             with torch.no_grad():
-                ideal = model.propagate(k, field_in, None)
+                ideal = model.propagate(k, field_in, known)
             pred = ideal + model.apply_sepn(k, self.sepns[k], ideal)
             loss = self._plane_loss(pred, measured)
             self.sepn_opt.zero_grad(set_to_none=True)
@@ -151,6 +158,9 @@ class DAT(Method):
         system.program(model.physical_params())
         use_is = self.internal in ("unitary", "separable")
         meas = check_measurement(system.measure(x, internal=use_is))
+        if self.cfg.dat.fit_shifts and self.alignment is None:
+            self.alignment = alignment(
+                fit_mask_shifts(model, x, meas.planes(), self.cfg.dat.shift_search))
         stats: dict[str, float] = {}
         if self.internal == "separable":
             stats["loss_sep"] = self._separable_fit(x)
@@ -164,7 +174,7 @@ class DAT(Method):
         self.sepn_opt.zero_grad(set_to_none=True)
 
         # 1. similarity: numerical model (SEPN on) vs measurement
-        trace = model(x, sepns=self.sepns, sepn_weight=1.0)
+        trace = model(x, sepns=self.sepns, sepn_weight=1.0, errors=self.alignment)
         loss_sim = self._similarity_loss(trace, meas, use_is)
         task_grads = None
         if shared:  # task loss on the same forward: fuse the output plane only
@@ -191,7 +201,8 @@ class DAT(Method):
             measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [meas.output]
             if fuse_all:
                 measured = meas.planes()
-            trace = model(x, sepns=self.sepns, sepn_weight=w, measured=measured)
+            trace = model(x, sepns=self.sepns, sepn_weight=w, measured=measured,
+                          errors=self.alignment)
             scores = trace.scores
             loss_task = self._task_loss(scores, labels)
             task_grads = torch.autograd.grad(loss_task, params)
@@ -214,16 +225,25 @@ class DAT(Method):
 
     def state_dict(self):
         return {**super().state_dict(), "sepns": self.sepns.state_dict(),
-                "sepn_opt": self.sepn_opt.state_dict(), "sepn_sched": self.sepn_sched.state_dict()}
+                "sepn_opt": self.sepn_opt.state_dict(), "sepn_sched": self.sepn_sched.state_dict(),
+                "fitted_shifts": self.fitted_shifts()}
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.sepns.load_state_dict(state["sepns"])
         self.sepn_opt.load_state_dict(state["sepn_opt"])
         self.sepn_sched.load_state_dict(state["sepn_sched"])
+        self.alignment = alignment(state.get("fitted_shifts"))
+
+    def fitted_shifts(self) -> list[list[float]] | None:
+        """The mask shifts fitted with ``dat.fit_shifts`` (pixels, per mask ``[dx, dy]``)."""
+        return None if self.alignment is None else self.alignment.shifts
 
     def describe(self):
         d = self.cfg.dat
-        return {"method": self.name, "internal_states": self.internal,
-                "sepn": sepn_name(d.sepn, tuple(d.sepn_features), d.sepn_modulation)
-                + ("-bf16" if d.sepn_dtype == "bfloat16" and d.sepn != "linear" else "")}
+        out = {"method": self.name, "internal_states": self.internal,
+               "sepn": sepn_name(d.sepn, tuple(d.sepn_features), d.sepn_modulation)
+               + ("-bf16" if d.sepn_dtype == "bfloat16" and d.sepn != "linear" else "")}
+        if d.fit_shifts:
+            out["fitted_shifts"] = self.fitted_shifts()
+        return out

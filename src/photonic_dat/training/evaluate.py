@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -49,13 +50,16 @@ def model_predictions(
     sepns: Sequence[nn.Module] | None = None,
     sepn_weight: float = 0.0,
     device: torch.device | str = "cpu",
+    errors: Any | None = None,
 ) -> torch.Tensor:
-    """Predicted classes of the numerical model (ideal physics, optionally + SEPNs). For an
-    ensemble network ``images`` holds one image set per member; returns (E, N)."""
+    """Predicted classes of the numerical model (ideal physics, optionally + SEPNs, + the
+    known ``errors`` realisation, e.g. fitted mask shifts). For an ensemble network ``images``
+    holds one image set per member; returns (E, N)."""
     out = []
     for chunk in _chunks(images, batch_size):
         x = model.encode(chunk.to(device))
-        out.append(model(x, sepns=sepns, sepn_weight=sepn_weight).scores.argmax(1).cpu())
+        trace = model(x, sepns=sepns, sepn_weight=sepn_weight, errors=errors)
+        out.append(trace.scores.argmax(1).cpu())
     return _collect(out, images)
 
 

@@ -126,7 +126,8 @@ class Trainer:
         images, labels = split
         m = self.method
         pred = model_predictions(m.model, images, self.cfg.train.eval_batch_size,
-                                 sepns=m.sepns, sepn_weight=sepn_weight, device=self.device)
+                                 sepns=m.sepns, sepn_weight=sepn_weight, device=self.device,
+                                 errors=m.alignment)
         return accuracy(pred, labels)
 
     def _physical_acc(self, split) -> float:
@@ -374,8 +375,10 @@ class Trainer:
             "processes": distributed.world_size(),
         }
         if self.main:
+            shifts = m.alignment.shifts if m.alignment is not None else None
             atomic_save({"model": self.best["model"], "sepns": self.best["sepns"],
-                         "epoch": self.best["epoch"]}, self.run_dir / "selected.pt")
+                         "epoch": self.best["epoch"], "fitted_shifts": shifts},
+                        self.run_dir / "selected.pt")
             atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
         return summary
 

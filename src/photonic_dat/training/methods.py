@@ -50,6 +50,9 @@ class Method:
         self.opt = torch.optim.Adam(model.parameters(), lr=t.lr)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, t.lr_step, t.lr_gamma)
         self.sepns: nn.ModuleList | None = None
+        #: errors of the hardware the numerical model knows (e.g. fitted mask shifts), passed as
+        #: ``errors=`` to its forwards; None = the ideal model
+        self.alignment: Any | None = None
         self.loss_fn = nn.CrossEntropyLoss()
 
     # -- one step -----------------------------------------------------------------------

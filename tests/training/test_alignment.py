@@ -1,0 +1,132 @@
+"""Alignment calibration: fitting a diffractive network's mask shifts (``dat.fit_shifts``)."""
+
+import pytest
+import torch
+
+from photonic_dat.config import ConfigError, from_dict
+from photonic_dat.errors.diffractive import DiffractiveErrorSpec
+from photonic_dat.models.factory import build_model
+from photonic_dat.system import SimulatedSystem
+from photonic_dat.training import checkpoint
+from photonic_dat.training.alignment import alignment, fit_mask_shifts, grid_search_2d
+from photonic_dat.training.run import METHOD_CLASSES, train
+
+MODEL = {"kind": "diffractive", "n": 24, "layers": 2, "padding": 3, "init": "uniform"}
+
+
+def _measured(errors, mnist_small, seed=0, batch=32):
+    net = build_model(from_dict({"model": MODEL}).model, seed=0)
+    spec = DiffractiveErrorSpec(**errors)
+    system = SimulatedSystem(net, spec, error_seed=seed)
+    x = net.encode(mnist_small.train[0][:batch])
+    system.program(net.physical_params())
+    return net, x, system.measure(x, internal=True), spec.draw(net, seed)
+
+
+def test_grid_search_finds_the_minimum_of_a_bowl_to_the_finest_step():
+    calls = []
+
+    def cost(dx, dy):
+        calls.append((dx, dy))
+        return (dx - 1.23) ** 2 + 2 * (dy + 2.71) ** 2
+
+    dx, dy = grid_search_2d(cost, search=3.0)
+    assert dx == pytest.approx(1.23, abs=1 / 128)
+    assert dy == pytest.approx(-2.71, abs=1 / 128)
+    assert len(calls) == 13**2 + 3 * 7**2  # exhaustive coarse grid, then three 7 x 7 grids
+    with pytest.raises(ValueError, match="must be > 0"):
+        grid_search_2d(cost, search=0.0)
+
+
+def test_fit_recovers_pure_mask_shifts(mnist_small):
+    net, x, meas, real = _measured({"shift_std": 1.2}, mnist_small)
+    fitted = fit_mask_shifts(net, x, meas.planes())
+    assert max(abs(s) for pair in real.shifts for s in pair) > 1.0  # a shift DAT alone fails on
+    for f, r in zip(fitted, real.shifts, strict=True):
+        assert f == pytest.approx(r, abs=0.02)
+    # the ideal physics with the fitted shifts is the hardware
+    with torch.no_grad():
+        ours = net(x, errors=alignment(fitted)).intensity
+        ideal = net(x).intensity
+    scale = meas.output.abs().max()
+    assert (ideal - meas.output).abs().max() > 0.05 * scale
+    assert (ours - meas.output).abs().max() < 0.01 * scale
+
+
+def test_fit_on_an_aligned_system_is_zero(mnist_small):
+    net, x, meas, _ = _measured({"fab_phase_std": 0.0}, mnist_small)
+    assert fit_mask_shifts(net, x, meas.planes()) == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_fit_stays_close_beside_unmodelled_errors(mnist_small):
+    net, x, meas, real = _measured({"shift_std": 1.2, "distance_std": 0.02,
+                                    "fab_phase_std": 0.3, "fab_corr_length": 2}, mnist_small)
+    fitted = fit_mask_shifts(net, x, meas.planes())
+    for f, r in zip(fitted, real.shifts, strict=True):
+        assert f == pytest.approx(r, abs=0.3)
+
+
+def test_fit_needs_every_plane(mnist_small):
+    net, x, meas, _ = _measured({"shift_std": 1.0}, mnist_small)
+    with pytest.raises(ValueError, match="all 3 planes"):
+        fit_mask_shifts(net, x, [meas.output])
+
+
+def _dat_cfg(**dat):
+    return from_dict({"model": MODEL, "errors": {"shift_std": 1.2}, "system": {"error_seed": 0},
+                      "dataset": {"name": "mnist", "val_size": 100, "train_subset": 256,
+                                  "test_subset": 200},
+                      "train": {"method": "dat", "epochs": 1, "batch_size": 32, "lr": 0.01},
+                      "dat": {"internal_states": "unitary", "sepn_zero_init": True,
+                              "warmup_epochs": 0, "fit_shifts": True, **dat}})
+
+
+def test_dat_fits_the_shifts_once_without_extra_queries_and_keeps_them(mnist_small, monkeypatch):
+    cfg = _dat_cfg()
+    net = build_model(cfg.model, seed=0)
+    system = SimulatedSystem(net, cfg.error_spec(), error_seed=0)
+    dat = METHOD_CLASSES["dat"](net, system, cfg)
+    images, labels = mnist_small.train
+    assert dat.alignment is None and dat.describe()["fitted_shifts"] is None
+    dat.step(images[:32], labels[:32], epoch=0)
+    assert system.queries == 32
+    real = cfg.error_spec().draw(net, 0).shifts
+    for f, r in zip(dat.fitted_shifts(), real, strict=True):
+        assert f == pytest.approx(r, abs=0.05)
+    first = dat.fitted_shifts()
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the shifts were fitted again")
+
+    monkeypatch.setattr("photonic_dat.training.dat.fit_mask_shifts", refit)
+    dat.step(images[32:64], labels[32:64], epoch=0)
+    # a resumed run continues with the shifts it fitted, not with a refit on moved masks
+    again = METHOD_CLASSES["dat"](net, system, cfg)
+    again.load_state_dict(dat.state_dict())
+    assert again.fitted_shifts() == first
+    again.step(images[:32], labels[:32], epoch=0)
+
+
+def test_a_run_reports_and_keeps_its_fitted_shifts(mnist_small, tmp_path):
+    summary = train(_dat_cfg(), tmp_path / "run", data=mnist_small, progress=False)
+    fitted = summary["fitted_shifts"]
+    assert len(fitted) == 2 and max(abs(s) for pair in fitted for s in pair) > 1.0
+    assert checkpoint.load_weights(tmp_path / "run" / "selected.pt")["fitted_shifts"] == fitted
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"train": {"method": "pat"}}, "dat.fit_shifts"),
+    ({"dat": {"internal_states": "none"}}, "dat.fit_shifts"),
+    ({"model": {"kind": "mesh"}}, "dat.fit_shifts"),
+    ({"dat": {"shift_search": 12}}, "dat.shift_search=12"),
+    ({"dat": {"shift_search": 0}}, "dat.shift_search"),
+])
+def test_impossible_shift_fits_are_config_errors(change, match):
+    data = {"model": dict(MODEL), "train": {"method": "dat"},
+            "dat": {"internal_states": "unitary", "fit_shifts": True}}
+    for key, value in change.items():
+        data[key] = {**data[key], **value} if key in data else value
+    if data["model"]["kind"] == "mesh":
+        data["model"] = {"kind": "mesh"}
+    with pytest.raises(ConfigError, match=match):
+        from_dict(data)
