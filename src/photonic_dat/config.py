@@ -79,6 +79,8 @@ class TrainConfig:
     log_every: int = 0
     init_from: str | None = None
     rollback: float = 0.0
+    fit_shifts: bool = False
+    shift_search: float = 3.0
 
 
 @dataclasses.dataclass
@@ -98,8 +100,6 @@ class DATConfig:
     sepn_dtype: str = "float32"
     shared_forward: bool = False
     sepn_modulation: bool = False
-    fit_shifts: bool = False
-    shift_search: float = 3.0
 
 
 @dataclasses.dataclass
@@ -365,14 +365,14 @@ def validate(cfg: RunConfig) -> RunConfig:
                           f"per plane); model.n={cfg.model.n} gives {cfg.model.n ** 2}: use unet")
     if d.sepn == "unet" and len(d.sepn_features) != 3:
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must have 3 entries for a unet")
-    _check_range("dat.shift_search", d.shift_search, 0, lo_open=True)
-    if d.fit_shifts and (t.method != "dat" or cfg.model.kind != "diffractive"
-                         or d.internal_states not in ("unitary", "separable")):
-        raise ConfigError("dat.fit_shifts fits a diffractive network's mask shifts to the "
-                          "measured internal planes: use it with train.method=dat, "
-                          "model.kind=diffractive and dat.internal_states=unitary or separable")
-    if d.fit_shifts and d.shift_search >= cfg.model.n / 2:
-        raise ConfigError(f"dat.shift_search={d.shift_search} px must be below half the mask "
+    _check_range("train.shift_search", t.shift_search, 0, lo_open=True)
+    if t.fit_shifts and (t.method not in ("pat", "dat") or cfg.model.kind != "diffractive"):
+        raise ConfigError(f"train.fit_shifts fits a diffractive network's mask shifts for the "
+                          f"model a hardware-in-the-loop method trains through: use it with "
+                          f"model.kind=diffractive and train.method=pat or dat (got "
+                          f"{cfg.model.kind}, {t.method})")
+    if t.fit_shifts and t.shift_search >= cfg.model.n / 2:
+        raise ConfigError(f"train.shift_search={t.shift_search} px must be below half the mask "
                           f"(model.n / 2 = {cfg.model.n / 2})")
     _check_range("system.read_noise", cfg.system.read_noise, 0)
     _check_choice("system.internal_detection", cfg.system.internal_detection, INTERNAL_DETECTION)

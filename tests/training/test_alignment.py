@@ -1,4 +1,4 @@
-"""Alignment calibration: fitting a diffractive network's mask shifts (``dat.fit_shifts``)."""
+"""Alignment calibration: fitting a diffractive network's mask shifts (``train.fit_shifts``)."""
 
 import pytest
 import torch
@@ -7,6 +7,7 @@ from photonic_dat.config import ConfigError, from_dict
 from photonic_dat.errors.diffractive import DiffractiveErrorSpec
 from photonic_dat.models.factory import build_model
 from photonic_dat.system import SimulatedSystem
+from photonic_dat.system.protocol import Measurement
 from photonic_dat.training import checkpoint
 from photonic_dat.training.alignment import alignment, fit_mask_shifts, grid_search_2d
 from photonic_dat.training.run import METHOD_CLASSES, train
@@ -72,60 +73,86 @@ def test_fit_needs_every_plane(mnist_small):
         fit_mask_shifts(net, x, [meas.output])
 
 
-def _dat_cfg(**dat):
+def _cfg(method="dat", **train):
     return from_dict({"model": MODEL, "errors": {"shift_std": 1.2}, "system": {"error_seed": 0},
                       "dataset": {"name": "mnist", "val_size": 100, "train_subset": 256,
                                   "test_subset": 200},
-                      "train": {"method": "dat", "epochs": 1, "batch_size": 32, "lr": 0.01},
-                      "dat": {"internal_states": "unitary", "sepn_zero_init": True,
-                              "warmup_epochs": 0, "fit_shifts": True, **dat}})
+                      "train": {"method": method, "epochs": 1, "batch_size": 32, "lr": 0.01,
+                                "fit_shifts": True, **train},
+                      "dat": {"internal_states": "none", "sepn_zero_init": True,
+                              "warmup_epochs": 0}})
 
 
-def test_dat_fits_the_shifts_once_without_extra_queries_and_keeps_them(mnist_small, monkeypatch):
-    cfg = _dat_cfg()
+@pytest.mark.parametrize("method", ["pat", "dat"])
+def test_the_shifts_are_fitted_once_on_one_measurement_and_kept(mnist_small, monkeypatch, method):
+    cfg = _cfg(method)
     net = build_model(cfg.model, seed=0)
     system = SimulatedSystem(net, cfg.error_spec(), error_seed=0)
-    dat = METHOD_CLASSES["dat"](net, system, cfg)
+    trainer = METHOD_CLASSES[method](net, system, cfg)
     images, labels = mnist_small.train
-    assert dat.alignment is None and dat.describe()["fitted_shifts"] is None
-    dat.step(images[:32], labels[:32], epoch=0)
-    assert system.queries == 32
+    assert trainer.fitted_shifts() is None
+    trainer.step(images[:32], labels[:32], epoch=0)
+    assert system.queries == 64  # the calibration measurement, then the step's own
     real = cfg.error_spec().draw(net, 0).shifts
-    for f, r in zip(dat.fitted_shifts(), real, strict=True):
+    for f, r in zip(trainer.fitted_shifts(), real, strict=True):
         assert f == pytest.approx(r, abs=0.05)
-    first = dat.fitted_shifts()
+    first = trainer.fitted_shifts()
+    # the numerical model (SEPNs at zero) is now the hardware: the task loss is the measured one
+    x = net.encode(images[:32])
+    with torch.no_grad():
+        ours = net(x, errors=trainer.alignment).intensity
+    system.program(net.physical_params())
+    measured = system.measure(x).output
+    assert (ours - measured).abs().max() < 0.01 * measured.abs().max()
 
     def refit(*args, **kwargs):
         raise AssertionError("the shifts were fitted again")
 
-    monkeypatch.setattr("photonic_dat.training.dat.fit_mask_shifts", refit)
-    dat.step(images[32:64], labels[32:64], epoch=0)
+    monkeypatch.setattr("photonic_dat.training.methods.fit_mask_shifts", refit)
+    trainer.step(images[32:64], labels[32:64], epoch=0)
     # a resumed run continues with the shifts it fitted, not with a refit on moved masks
-    again = METHOD_CLASSES["dat"](net, system, cfg)
-    again.load_state_dict(dat.state_dict())
+    again = METHOD_CLASSES[method](net, system, cfg)
+    again.load_state_dict(trainer.state_dict())
     assert again.fitted_shifts() == first
     again.step(images[:32], labels[:32], epoch=0)
 
 
 def test_a_run_reports_and_keeps_its_fitted_shifts(mnist_small, tmp_path):
-    summary = train(_dat_cfg(), tmp_path / "run", data=mnist_small, progress=False)
+    summary = train(_cfg("dat"), tmp_path / "run", data=mnist_small, progress=False)
     fitted = summary["fitted_shifts"]
     assert len(fitted) == 2 and max(abs(s) for pair in fitted for s in pair) > 1.0
     assert checkpoint.load_weights(tmp_path / "run" / "selected.pt")["fitted_shifts"] == fitted
 
 
+def test_a_system_without_internal_planes_cannot_be_aligned(mnist_small):
+    class OutputOnly:
+        def __init__(self, inner):
+            self.inner, self.queries = inner, 0
+
+        def program(self, params):
+            self.inner.program(params)
+
+        def measure(self, x, *, internal=False):
+            return Measurement(output=self.inner.measure(x).output)
+
+    cfg = _cfg("pat")
+    net = build_model(cfg.model, seed=0)
+    pat = METHOD_CLASSES["pat"](net, OutputOnly(SimulatedSystem(net, cfg.error_spec())), cfg)
+    with pytest.raises(ValueError, match="needs all 3 planes"):
+        pat.step(*[t[:32] for t in mnist_small.train], epoch=0)
+
+
 @pytest.mark.parametrize("change,match", [
-    ({"train": {"method": "pat"}}, "dat.fit_shifts"),
-    ({"dat": {"internal_states": "none"}}, "dat.fit_shifts"),
-    ({"model": {"kind": "mesh"}}, "dat.fit_shifts"),
-    ({"dat": {"shift_search": 12}}, "dat.shift_search=12"),
-    ({"dat": {"shift_search": 0}}, "dat.shift_search"),
+    ({"train": {"method": "noise_aware"}}, "train.fit_shifts"),
+    ({"train": {"method": "insilico"}}, "train.fit_shifts"),
+    ({"model": {"kind": "mesh"}}, "train.fit_shifts"),
+    ({"train": {"shift_search": 12}}, "train.shift_search=12"),
+    ({"train": {"shift_search": 0}}, "train.shift_search"),
 ])
 def test_impossible_shift_fits_are_config_errors(change, match):
-    data = {"model": dict(MODEL), "train": {"method": "dat"},
-            "dat": {"internal_states": "unitary", "fit_shifts": True}}
+    data = {"model": dict(MODEL), "train": {"method": "dat", "fit_shifts": True}}
     for key, value in change.items():
-        data[key] = {**data[key], **value} if key in data else value
+        data[key] = {**data[key], **value}
     if data["model"]["kind"] == "mesh":
         data["model"] = {"kind": "mesh"}
     with pytest.raises(ConfigError, match=match):

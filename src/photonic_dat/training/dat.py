@@ -40,11 +40,9 @@ Options (``dat`` section of the config):
 * ``sepn_modulation``: add a learnable per-pixel complex map to every SEPN
   (:class:`~photonic_dat.sepn.ModulatedSEPN`), for errors fixed in position (a diffractive
   mask's fabrication phase or shift), which a convolutional SEPN cannot represent.
-* ``fit_shifts`` (diffractive, internal states on): at the first iteration, fit every mask's
-  lateral shift (within ``shift_search`` px) to that iteration's measured planes
-  (:func:`~photonic_dat.training.alignment.fit_mask_shifts`, no extra queries); from then on
-  the numerical model is the ideal physics with the fitted shifts, plus the SEPNs. The fitted
-  shifts are kept in checkpoints and reported in the summary (``fitted_shifts``).
+
+With ``train.fit_shifts`` (:meth:`Method.calibrate`) the numerical model is the ideal physics
+with the fitted mask shifts, plus the SEPNs.
 """
 
 from __future__ import annotations
@@ -55,7 +53,6 @@ from torch import nn
 from ..models.ensemble import EnsembleModule, members_of
 from ..models.fusion import fuse
 from ..sepn import build_sepn, learnable_families, sepn_name
-from .alignment import alignment, fit_mask_shifts
 from .methods import Method, NonFiniteError, check_measurement, step_optimizer
 
 
@@ -157,10 +154,8 @@ class DAT(Method):
         x = model.encode(images)
         system.program(model.physical_params())
         use_is = self.internal in ("unitary", "separable")
+        self.calibrate(x)
         meas = check_measurement(system.measure(x, internal=use_is))
-        if self.cfg.dat.fit_shifts and self.alignment is None:
-            self.alignment = alignment(
-                fit_mask_shifts(model, x, meas.planes(), self.cfg.dat.shift_search))
         stats: dict[str, float] = {}
         if self.internal == "separable":
             stats["loss_sep"] = self._separable_fit(x)
@@ -225,25 +220,16 @@ class DAT(Method):
 
     def state_dict(self):
         return {**super().state_dict(), "sepns": self.sepns.state_dict(),
-                "sepn_opt": self.sepn_opt.state_dict(), "sepn_sched": self.sepn_sched.state_dict(),
-                "fitted_shifts": self.fitted_shifts()}
+                "sepn_opt": self.sepn_opt.state_dict(), "sepn_sched": self.sepn_sched.state_dict()}
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.sepns.load_state_dict(state["sepns"])
         self.sepn_opt.load_state_dict(state["sepn_opt"])
         self.sepn_sched.load_state_dict(state["sepn_sched"])
-        self.alignment = alignment(state.get("fitted_shifts"))
-
-    def fitted_shifts(self) -> list[list[float]] | None:
-        """The mask shifts fitted with ``dat.fit_shifts`` (pixels, per mask ``[dx, dy]``)."""
-        return None if self.alignment is None else self.alignment.shifts
 
     def describe(self):
         d = self.cfg.dat
-        out = {"method": self.name, "internal_states": self.internal,
-               "sepn": sepn_name(d.sepn, tuple(d.sepn_features), d.sepn_modulation)
-               + ("-bf16" if d.sepn_dtype == "bfloat16" and d.sepn != "linear" else "")}
-        if d.fit_shifts:
-            out["fitted_shifts"] = self.fitted_shifts()
-        return out
+        return {"method": self.name, "internal_states": self.internal,
+                "sepn": sepn_name(d.sepn, tuple(d.sepn_features), d.sepn_modulation)
+                + ("-bf16" if d.sepn_dtype == "bfloat16" and d.sepn != "linear" else "")}

@@ -363,6 +363,7 @@ class Trainer:
         summary = {
             **self.summary_base,
             **m.describe(),
+            **({"fitted_shifts": m.fitted_shifts()} if self.cfg.train.fit_shifts else {}),
             "epochs": self.cfg.train.epochs,
             "queries": distributed.sum_int(m.system.queries) if m.system is not None else 0,
             "eval_queries": self.eval_queries,
@@ -375,9 +376,8 @@ class Trainer:
             "processes": distributed.world_size(),
         }
         if self.main:
-            shifts = m.alignment.shifts if m.alignment is not None else None
             atomic_save({"model": self.best["model"], "sepns": self.best["sepns"],
-                         "epoch": self.best["epoch"], "fitted_shifts": shifts},
+                         "epoch": self.best["epoch"], "fitted_shifts": m.fitted_shifts()},
                         self.run_dir / "selected.pt")
             atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
         return summary

@@ -13,8 +13,10 @@ import torch
 from torch import nn
 
 from ..config import RunConfig
+from ..errors.diffractive import DiffractiveRealisation
 from ..models.base import PhotonicNetwork
 from ..system.protocol import Measurement, PhysicalSystem
+from .alignment import alignment, fit_mask_shifts
 from .distributed import sync_grads
 
 
@@ -50,9 +52,9 @@ class Method:
         self.opt = torch.optim.Adam(model.parameters(), lr=t.lr)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, t.lr_step, t.lr_gamma)
         self.sepns: nn.ModuleList | None = None
-        #: errors of the hardware the numerical model knows (e.g. fitted mask shifts), passed as
-        #: ``errors=`` to its forwards; None = the ideal model
-        self.alignment: Any | None = None
+        #: errors of the hardware the numerical model knows (the fitted mask shifts of
+        #: ``train.fit_shifts``), passed as ``errors=`` to its forwards; None = the ideal model
+        self.alignment: DiffractiveRealisation | None = None
         self.loss_fn = nn.CrossEntropyLoss()
 
     # -- one step -----------------------------------------------------------------------
@@ -76,12 +78,30 @@ class Method:
             for group in opt.param_groups:
                 group["lr"] *= factor
 
+    def calibrate(self, x: torch.Tensor) -> None:
+        """``train.fit_shifts``: once, before the first step, measure every plane for the
+        encoded batch ``x`` (its queries count) and fit each mask's lateral shift to it
+        (:func:`~photonic_dat.training.alignment.fit_mask_shifts`); the numerical model carries
+        the fitted shifts from then on, resumed runs included."""
+        if not self.cfg.train.fit_shifts or self.alignment is not None:
+            return
+        self.system.program(self.model.physical_params())
+        meas = check_measurement(self.system.measure(x, internal=True))
+        self.alignment = alignment(
+            fit_mask_shifts(self.model, x, meas.planes(), self.cfg.train.shift_search))
+
+    def fitted_shifts(self) -> list[list[float]] | None:
+        """The mask shifts fitted with ``train.fit_shifts`` (pixels, per mask ``[dx, dy]``)."""
+        return None if self.alignment is None else self.alignment.shifts
+
     def state_dict(self) -> dict[str, Any]:
-        return {"opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return {"opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+                "fitted_shifts": self.fitted_shifts()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
+        self.alignment = alignment(state.get("fitted_shifts"))
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, "internal_states": "none", "sepn": ""}

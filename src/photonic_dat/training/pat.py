@@ -14,10 +14,11 @@ class PAT(Method):
 
     def step(self, images, labels, epoch):
         x = self.model.encode(images)
+        self.calibrate(x)
         self.system.program(self.model.physical_params())
         meas = check_measurement(self.system.measure(x))
         measured = [None] * (self.model.n_planes - 1) + [meas.output]
-        trace = self.model(x, measured=measured)
+        trace = self.model(x, measured=measured, errors=self.alignment)
         loss = self.loss_fn(trace.scores, labels)
         task_step(self, loss)
         return {"loss": float(loss.detach()),
