@@ -46,6 +46,9 @@ def _fmt(v: Any) -> Any:
         return f"{v:.6g}"
     if isinstance(v, dict):
         return ";".join(f"{k}={val}" for k, val in v.items())
+    if isinstance(v, (list, tuple)):  # e.g. fitted_shifts: "dx,dy;dx,dy;..."
+        return ";".join(",".join(str(_fmt(x)) for x in item) if isinstance(item, (list, tuple))
+                        else str(_fmt(item)) for item in v)
     return v
 
 
