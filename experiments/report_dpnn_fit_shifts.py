@@ -49,11 +49,8 @@ def main() -> None:
         fitted = summary["fitted_shifts"]
         residual = [math.hypot(f[0] - r[0], f[1] - r[1]) for f, r in zip(fitted, real, strict=True)]
         accs = {}
-        for variant in NAMES:
-            sibling = point.parents[1] / variant / tag / point.name
-            if variant == "direct_deploy":
-                sibling = point.parents[1] / variant / tag / f"s{summary['seed']}-d0"
-            accs[variant] = _acc(sibling)
+        for variant in NAMES:  # the same hardware: sweep / dataset / variant / setting / point
+            accs[variant] = _acc(point.parents[2] / variant / tag / point.name)
         lines.append([sweep, _setting(summary["errors"]), str(seed),
                       " / ".join(f"{math.hypot(*r):.2f}" for r in real),
                       " / ".join(f"{d:.2f}" for d in residual),
