@@ -365,7 +365,7 @@ def validate(cfg: RunConfig) -> RunConfig:
                           f"per plane); model.n={cfg.model.n} gives {cfg.model.n ** 2}: use unet")
     if d.sepn == "unet" and len(d.sepn_features) != 3:
         raise ConfigError(f"dat.sepn_features={d.sepn_features} must have 3 entries for a unet")
-    _check_range("train.shift_search", t.shift_search, 0, lo_open=True)
+    _check_range("train.shift_search", t.shift_search, 0.5)  # the coarse grid's step
     if t.fit_shifts and (t.method not in ("pat", "dat") or cfg.model.kind != "diffractive"):
         raise ConfigError(f"train.fit_shifts fits a diffractive network's mask shifts for the "
                           f"model a hardware-in-the-loop method trains through: use it with "

@@ -109,12 +109,21 @@ def test_the_shifts_are_fitted_once_on_one_measurement_and_kept(mnist_small, mon
         raise AssertionError("the shifts were fitted again")
 
     monkeypatch.setattr("photonic_dat.training.methods.fit_mask_shifts", refit)
+    # every forward of the numerical model in a step carries the fitted shifts
+    seen, forward = [], net.forward
+    monkeypatch.setattr(net, "forward", lambda *a, **kw: seen.append(kw.get("errors")) or
+                        forward(*a, **kw))
     trainer.step(images[32:64], labels[32:64], epoch=0)
+    assert seen and all(e is trainer.alignment for e in seen)
     # a resumed run continues with the shifts it fitted, not with a refit on moved masks
     again = METHOD_CLASSES[method](net, system, cfg)
     again.load_state_dict(trainer.state_dict())
     assert again.fitted_shifts() == first
     again.step(images[:32], labels[:32], epoch=0)
+    # ... unless the resume turned the fit off
+    off = METHOD_CLASSES[method](net, system, _cfg(method, fit_shifts=False))
+    off.load_state_dict(trainer.state_dict())
+    assert off.fitted_shifts() is None
 
 
 def test_a_run_reports_and_keeps_its_fitted_shifts(mnist_small, tmp_path):
@@ -122,6 +131,16 @@ def test_a_run_reports_and_keeps_its_fitted_shifts(mnist_small, tmp_path):
     fitted = summary["fitted_shifts"]
     assert len(fitted) == 2 and max(abs(s) for pair in fitted for s in pair) > 1.0
     assert checkpoint.load_weights(tmp_path / "run" / "selected.pt")["fitted_shifts"] == fitted
+
+
+def test_the_model_accuracy_is_the_aligned_models(mnist_small, tmp_path, monkeypatch):
+    from photonic_dat.training import loop
+
+    seen, predictions = [], loop.model_predictions
+    monkeypatch.setattr(loop, "model_predictions",
+                        lambda *a, **kw: seen.append(kw.get("errors")) or predictions(*a, **kw))
+    summary = train(_cfg("pat"), tmp_path / "fit", data=mnist_small, progress=False)
+    assert seen and all(e is not None and e.shifts == summary["fitted_shifts"] for e in seen)
 
 
 def test_a_system_without_internal_planes_cannot_be_aligned(mnist_small):
@@ -147,7 +166,7 @@ def test_a_system_without_internal_planes_cannot_be_aligned(mnist_small):
     ({"train": {"method": "insilico"}}, "train.fit_shifts"),
     ({"model": {"kind": "mesh"}}, "train.fit_shifts"),
     ({"train": {"shift_search": 12}}, "train.shift_search=12"),
-    ({"train": {"shift_search": 0}}, "train.shift_search"),
+    ({"train": {"shift_search": 0.3}}, "train.shift_search=0.3 must be >= 0.5"),
 ])
 def test_impossible_shift_fits_are_config_errors(change, match):
     data = {"model": dict(MODEL), "train": {"method": "dat", "fit_shifts": True}}

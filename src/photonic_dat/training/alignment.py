@@ -8,14 +8,16 @@ measurement with internal states: mask by mask, it searches the lateral shift ``
 (pixels) for which the numerical model, with the shifts already found for the masks before,
 best reproduces the intensity measured at the next plane. :func:`alignment` turns the result
 into an error realisation that the numerical model then carries in every forward
-(``dat.fit_shifts``), so the SEPNs only have to learn what remains.
+(``train.fit_shifts``, :meth:`~photonic_dat.training.methods.Method.calibrate`), so DAT's SEPNs
+only have to learn what remains.
 
 The cost of a candidate shift is the squared distance of the L2-normalised intensities (scale
 free, as DAT's plane loss), summed over pixels and averaged over the batch. The search is a grid
 search refined three times: steps of ``coarse`` px over ``[-search, search]`` in x and y, then
-a quarter of the step over +-1.5 old steps around the best point, twice more (final resolution
-``coarse / 64`` px, 1/128 px by default). Exhaustive at the coarse level, so it does not fall
-into the local minima that a gradient descent on a shift of a structured mask meets.
+a 7 x 7 grid of a quarter of the step (+-0.75 old steps) around the best point, three times
+(final resolution ``coarse / 64`` px, 1/128 px by default). Exhaustive at the coarse level, so
+it does not fall into the local minima that a gradient descent on a shift of a structured mask
+meets.
 """
 
 from __future__ import annotations

@@ -30,13 +30,15 @@ def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConf
                    images: torch.Tensor, labels: torch.Tensor,
                    sepns: nn.ModuleList | None = None,
                    fuse_internal: bool = False,
-                   realisation: Any | None = None) -> dict[str, torch.Tensor]:
+                   realisation: Any | None = None,
+                   known: Any | None = None) -> dict[str, torch.Tensor]:
     """Flattened task-loss (cross-entropy) gradients with respect to the physical parameters.
 
     Returns ``"hardware"`` (through the system's exact error realisation), ``"ideal"`` (ideal
     model with the measured output fused in: PAT's gradient) and, with ``sepns``, ``"sepn"``
     (ideal model + SEPNs at weight 1 with the measured output fused in, and with
-    ``fuse_internal`` every measured internal plane too: DAT's task gradient).
+    ``fuse_internal`` every measured internal plane too: DAT's task gradient). ``known``: the
+    errors the numerical model carries (a run's fitted mask shifts, ``train.fit_shifts``).
     """
     if realisation is None:  # ``realisation``: the system's error realisation, if already drawn
         realisation = system_realisation(model, cfg)
@@ -48,9 +50,10 @@ def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConf
         meas = system.measure(x, internal=fuse_internal)
     measured: list[torch.Tensor | None] = [None] * (model.n_planes - 1) + [meas.output]
     grads = {"hardware": _flat_grad(loss_fn(model(x, errors=realisation).scores, labels), params),
-             "ideal": _flat_grad(loss_fn(model(x, measured=measured).scores, labels), params)}
+             "ideal": _flat_grad(loss_fn(model(x, measured=measured, errors=known).scores,
+                                         labels), params)}
     if sepns is not None:
-        trace = model(x, sepns=sepns, sepn_weight=1.0,
+        trace = model(x, sepns=sepns, sepn_weight=1.0, errors=known,
                       measured=meas.planes() if fuse_internal else measured)
         grads["sepn"] = _flat_grad(loss_fn(trace.scores, labels), params)
     return grads
@@ -58,7 +61,7 @@ def task_gradients(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConf
 
 def gradient_fidelity(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunConfig,
                       batches, sepns: nn.ModuleList | None = None,
-                      fuse_internal: bool = False) -> dict[str, float]:
+                      fuse_internal: bool = False, known: Any | None = None) -> dict[str, float]:
     """Mean over ``batches`` ((images, labels) pairs) of the cosine similarity between the
     hardware gradient and each model gradient of :func:`task_gradients` (``"ideal"``,
     ``"sepn"``), and of the ratio of their norms (``"<name>_norm_ratio"``)."""
@@ -66,7 +69,8 @@ def gradient_fidelity(model: PhotonicNetwork, system: SimulatedSystem, cfg: RunC
     n = 0
     realisation = system_realisation(model, cfg)  # drawn once for all batches
     for images, labels in batches:
-        g = task_gradients(model, system, cfg, images, labels, sepns, fuse_internal, realisation)
+        g = task_gradients(model, system, cfg, images, labels, sepns, fuse_internal, realisation,
+                           known)
         hw = g.pop("hardware")
         for name, v in g.items():
             cos = float(torch.nn.functional.cosine_similarity(v, hw, dim=0))

@@ -17,7 +17,7 @@ from ..errors.diffractive import DiffractiveRealisation
 from ..models.base import PhotonicNetwork
 from ..system.protocol import Measurement, PhysicalSystem
 from .alignment import alignment, fit_mask_shifts
-from .distributed import sync_grads
+from .distributed import broadcast_object, sync_grads
 
 
 class NonFiniteError(RuntimeError):
@@ -87,8 +87,9 @@ class Method:
             return
         self.system.program(self.model.physical_params())
         meas = check_measurement(self.system.measure(x, internal=True))
-        self.alignment = alignment(
-            fit_mask_shifts(self.model, x, meas.planes(), self.cfg.train.shift_search))
+        shifts = fit_mask_shifts(self.model, x, meas.planes(), self.cfg.train.shift_search)
+        # data-parallel ranks fit on their own share of the batch: all use rank 0's shifts
+        self.alignment = alignment(broadcast_object(shifts))
 
     def fitted_shifts(self) -> list[list[float]] | None:
         """The mask shifts fitted with ``train.fit_shifts`` (pixels, per mask ``[dx, dy]``)."""
@@ -101,7 +102,8 @@ class Method:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
-        self.alignment = alignment(state.get("fitted_shifts"))
+        if self.cfg.train.fit_shifts:  # a resume that turned the fit off trains without it
+            self.alignment = alignment(state.get("fitted_shifts"))
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, "internal_states": "none", "sepn": ""}
