@@ -138,7 +138,8 @@ def plot_planes(model, x: torch.Tensor, system, sepns, path: Path, known=None) -
         phys = system.measure(x, internal=True).planes()
         rows = [("ideal model", ideal), ("physical system", phys)]
         if sepns is not None:
-            rows.append(("DAT model (SEPN on)", model(
+            label = "DAT model (SEPN on" + (", fitted shifts)" if known is not None else ")")
+            rows.append((label, model(
                 x, sepns=sepns, sepn_weight=1.0, errors=known).plane_intensities()))
     n = model.n_planes
     fig, axes = plt.subplots(len(rows), n, figsize=(2.3 * n, 2.2 * len(rows)), squeeze=False)

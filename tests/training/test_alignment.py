@@ -126,11 +126,20 @@ def test_the_shifts_are_fitted_once_on_one_measurement_and_kept(mnist_small, mon
     assert off.fitted_shifts() is None
 
 
-def test_a_run_reports_and_keeps_its_fitted_shifts(mnist_small, tmp_path):
+def test_a_run_reports_and_keeps_its_fitted_shifts(mnist_small, tmp_path, monkeypatch):
+    from photonic_dat import viz
+
     summary = train(_cfg("dat"), tmp_path / "run", data=mnist_small, progress=False)
     fitted = summary["fitted_shifts"]
     assert len(fitted) == 2 and max(abs(s) for pair in fitted for s in pair) > 1.0
     assert checkpoint.load_weights(tmp_path / "run" / "selected.pt")["fitted_shifts"] == fitted
+    # the figures draw the DAT model with its fitted shifts
+    known, plot_planes = [], viz.plot_planes
+    monkeypatch.setattr(viz, "plot_planes",
+                        lambda *a, **kw: known.append(a[5]) or plot_planes(*a, **kw))
+    viz.plot_run(tmp_path / "run")
+    assert known[0].shifts == fitted
+    assert (tmp_path / "run" / "figures" / "planes.png").exists()
 
 
 def test_the_model_accuracy_is_the_aligned_models(mnist_small, tmp_path, monkeypatch):
