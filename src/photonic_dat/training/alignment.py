@@ -23,6 +23,7 @@ meets.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 
@@ -84,20 +85,26 @@ def fit_mask_shifts(model: DiffractivePNN, x: torch.Tensor, planes: Sequence[tor
     for k in range(model.layers):
         target = model.normalise_plane(_intensity(planes[k + 1]))
         t = model.mask_transmission(k)
-
-        def arriving(dx: float, dy: float, k: int = k, t: torch.Tensor = t,
-                     field: torch.Tensor = field) -> torch.Tensor:
-            return model.propagate(k + 1, field * fourier_shift(t, dx, dy), None)
-
-        def cost(dx: float, dy: float, arriving=arriving, target=target) -> float:
-            out = arriving(dx, dy)
-            diff = model.normalise_plane(out.real**2 + out.imag**2) - target
-            return float((diff**2).sum(dim=1).mean())
-
-        dx, dy = grid_search_2d(cost, search, coarse)
+        dx, dy = grid_search_2d(partial(_mismatch, model, k, field, t, target), search, coarse)
         shifts.append([dx, dy])
-        field = arriving(dx, dy)
+        field = _next_plane(model, k, field, t, dx, dy)
     return shifts
+
+
+def _next_plane(model: DiffractivePNN, k: int, field: torch.Tensor, t: torch.Tensor,
+                dx: float, dy: float) -> torch.Tensor:
+    """The field arriving at plane ``k + 1`` through mask ``k`` (transmission ``t``) shifted by
+    ``(dx, dy)`` pixels."""
+    return model.propagate(k + 1, field * fourier_shift(t, dx, dy), None)
+
+
+def _mismatch(model: DiffractivePNN, k: int, field: torch.Tensor, t: torch.Tensor,
+              target: torch.Tensor, dx: float, dy: float) -> float:
+    """The cost of shift ``(dx, dy)`` of mask ``k``: squared distance of the normalised
+    intensities at plane ``k + 1`` to the measured ``target``, mean over the batch."""
+    out = _next_plane(model, k, field, t, dx, dy)
+    diff = model.normalise_plane(out.real**2 + out.imag**2) - target
+    return float((diff**2).sum(dim=1).mean())
 
 
 def alignment(shifts: Sequence[Sequence[float]] | None) -> DiffractiveRealisation | None:
